@@ -1,0 +1,53 @@
+# The README's two commands: `make run` (set up, build the sample index if missing, launch the app)
+# and `make test` (set up, lint, run the tests). Both work on a fresh machine with no model hub.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, pinned: pip takes the CPU build from this machine's disk; a free choice pulls CUDA (GBs).
+TORCH ?= torch==2.13.0
+
+.PHONY: setup setup-dev run ingest-sample search-example test lint format bench evaluate clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+run: setup
+	$(BIN)/python app.py
+
+ingest-sample: setup
+	$(BIN)/python -m ingest data/sample
+
+search-example: ingest-sample
+	$(BIN)/python -m search "How much battery storage did the grid operator add?"
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+bench: setup-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) data/index .pytest_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""The one data model shared by ingest, search, evaluation and the app.
+
+A `Chunk` is what gets indexed; a `Hit` is a chunk as one query saw it, carrying its score and
+1-based rank in every stage that returned it, so any view can compare stages without recomputing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+#: Stage names, in pipeline order. `reranked` is absent from a result when reranking did not run.
+BM25 = "bm25"
+DENSE = "dense"
+FUSED = "fused"
+RERANKED = "reranked"
+STAGES: tuple[str, ...] = (BM25, DENSE, FUSED, RERANKED)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A contiguous piece of one document, small enough for the embedding model to see whole."""
+
+    id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    page_start: int | None = None
+    page_end: int | None = None
+    char_start: int = 0
+    char_end: int = 0
+
+    @property
+    def file_name(self) -> str:
+        return PurePath(self.source).name or self.source
+
+    @property
+    def pages(self) -> str:
+        """`p. 3`, `pp. 3–4`, or empty for sources without pages."""
+        if self.page_start is None:
+            return ""
+        if self.page_end is None or self.page_end == self.page_start:
+            return f"p. {self.page_start}"
+        return f"pp. {self.page_start}–{self.page_end}"
+
+    def citation(self) -> str:
+        """`report.pdf, pp. 3–4`: what a result cites."""
+        return f"{self.file_name}, {self.pages}" if self.pages else self.file_name
+
+    def indexed_text(self) -> str:
+        """What BM25 and the embedding model see: the title (clipped) with the text, as BEIR's
+        title + text does for whole documents, so a chunk keeps the context its heading gives."""
+        return f"{self.title[:120]}\n{self.text}" if self.title else self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(slots=True)
+class Hit:
+    """A chunk as returned for one query: its score and 1-based rank in each stage that returned it."""
+
+    chunk: Chunk
+    scores: dict[str, float] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def rank(self, stage: str) -> int | None:
+        return self.ranks.get(stage)
+
+    def score(self, stage: str) -> float | None:
+        return self.scores.get(stage)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk": self.chunk.to_dict(),
+            "citation": self.chunk.citation(),
+            "scores": dict(self.scores),
+            "ranks": dict(self.ranks),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FusionParams:
+    """How the BM25 and dense lists are combined; stored with an index, so it is data, not code.
+
+    mode "rrf": score = sum over lists of w / (k + rank), ranks 1-based (Cormack et al. 2009), with
+    w = 1 - alpha for BM25 and alpha for dense when `weighted_rrf` is on, else 1 for both.
+    mode "weighted": score = (1 - alpha) * norm(bm25) + alpha * norm(dense), norm being min-max or
+    distribution-based (mean ± 3 std, as Qdrant's DBSF); absent from a list counts as 0.
+    alpha is always the dense weight: 0 is BM25 alone, 1 dense alone.
+    """
+
+    mode: str = "rrf"
+    k: int = 60
+    alpha: float = 0.5
+    normalization: str = "minmax"
+    weighted_rrf: bool = False
+    source: str = "default"
+
+    def describe(self) -> str:
+        if self.mode == "rrf":
+            w = f", dense weight {self.alpha:.2f}" if self.weighted_rrf else ""
+            return f"RRF k={self.k}{w}"
+        return f"weighted {self.normalization}, dense weight {self.alpha:.2f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FusionParams:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class RerankerStatus:
+    """What the UI and CLI say about the reranker: which, where, and why not when it is off."""
+
+    name: str
+    backend: str
+    device: str = ""
+    loaded: bool = False
+    reason: str = ""
+
+    def line(self) -> str:
+        if self.loaded:
+            return f"{self.name} ({self.backend}, {self.device})"
+        return f"reranking unavailable: {self.reason}" if self.reason else "reranking off"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """Every stage of one query, so a caller can show what each stage did and what reranking changed."""
+
+    query: str
+    stages: dict[str, list[Hit]]
+    timings_ms: dict[str, float]
+    fusion: FusionParams
+    reranker: RerankerStatus | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def final(self) -> list[Hit]:
+        """The list a user should read: reranked when reranking ran, else fused."""
+        return self.stages.get(RERANKED) or self.stages.get(FUSED, [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "stages": {name: [h.to_dict() for h in hits] for name, hits in self.stages.items()},
+            "timings_ms": dict(self.timings_ms),
+            "fusion": self.fusion.to_dict(),
+            "reranker": self.reranker.to_dict() if self.reranker else None,
+            "warnings": list(self.warnings),
+        }

