@@ -1,0 +1,15 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.tiny_zerank import build_tiny_zerank
+
+
+@pytest.fixture(scope="session")
+def tiny_zerank_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight zerank stand-in (real Qwen vocabulary), built once per test session."""
+    return build_tiny_zerank(tmp_path_factory.mktemp("tiny_zerank"))
