@@ -1,0 +1,60 @@
+"""A BEIR data set (corpus.jsonl, queries.jsonl, qrels/*.tsv) as ingest sources plus its judgments.
+
+Each BEIR document becomes one `Document` (id = the BEIR `_id`, so document-level evaluation can map
+chunks back); the queries and qrels are copied beside the index so the app can mark relevant hits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from ingest.load import Document
+from ingest.pipeline import Source
+from search.atomic import write_atomic
+
+JUDGMENTS_DIR = "judgments"
+
+
+def beir_sources(folder: Path) -> list[Source]:
+    corpus = Path(folder) / "corpus.jsonl"
+    if not corpus.is_file():
+        raise FileNotFoundError(f"{folder} is not a BEIR folder: {corpus.name} is missing")
+    sources = []
+    with open(corpus, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                doc_id, title, text = str(row["_id"]), row.get("title") or "", row.get("text") or ""
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{corpus}:{line_no}: not a BEIR corpus line ({exc})") from None
+            digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+            doc = Document(
+                doc_id=doc_id,
+                source=doc_id,
+                title=title,
+                pages=[text or title],
+                paged=False,
+                content_hash=digest,
+            )
+            sources.append(Source(doc_id, doc_id, digest, lambda doc=doc: doc))
+    return sources
+
+
+def copy_judgments(folder: Path, index_dir: Path) -> Path:
+    """Copy queries.jsonl and qrels/*.tsv into `<index_dir>/judgments/` (each file atomically)."""
+    target = Path(index_dir) / JUDGMENTS_DIR
+    (target / "qrels").mkdir(parents=True, exist_ok=True)
+    queries = Path(folder) / "queries.jsonl"
+    if queries.is_file():
+        tmp = target / ".queries.jsonl.tmp"
+        shutil.copyfile(queries, tmp)
+        tmp.replace(target / "queries.jsonl")
+    for qrels in sorted((Path(folder) / "qrels").glob("*.tsv")):
+        write_atomic(target / "qrels" / qrels.name, qrels.read_text(encoding="utf-8"))
+    write_atomic(target / "source.txt", str(Path(folder).resolve()) + "\n")
+    return target

@@ -1,0 +1,245 @@
+"""One ingest run: find sources, skip what is unchanged, load → chunk → embed the rest, commit.
+
+Incremental by content hash: a source whose hash matches the index is kept as it is (its chunks and
+vectors are reused), a new or changed one is embedded, and with `prune` a document no longer among
+the sources is removed. A source that fails to load is reported by name and, if an earlier version
+of it is indexed, that version is kept: bad input never loses what was stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ingest.chunk import Chunker
+from ingest.embed import Embedder
+from ingest.load import Document, LoadError, default_doc_id, discover, file_hash, load_file
+from search.backends.base import DocumentInfo, DocumentUpdate, IndexWriter
+from search.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Something to index: an id, a content hash to compare, and how to load it when needed."""
+
+    doc_id: str
+    source: str
+    content_hash: str
+    load: Callable[[], Document]
+
+
+@dataclass
+class IngestReport:
+    index_dir: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    documents: int = 0
+    pages: int = 0
+    chunks: int = 0
+    new_chunks: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        lines = [
+            f"index {self.index_dir}: {self.documents} documents, {self.pages} pages, {self.chunks} chunks",
+            f"  added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
+            f"unchanged {self.unchanged}, skipped {len(self.skipped)}; {self.new_chunks} chunks embedded"
+            + (" (full rebuild)" if self.rebuilt else ""),
+        ]
+        if not self.changed:
+            lines.append("  index is up to date; nothing written")
+        lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
+        phases = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
+        lines.append(f"  time: {phases}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def file_sources(paths: Sequence[Path], max_bytes: int) -> tuple[list[Source], list[tuple[str, str]]]:
+    """Sources for files and folders; unsupported or missing paths come back as (name, reason)."""
+    files, skipped = discover([Path(p) for p in paths])
+    sources = []
+    for path in files:
+        doc_id = default_doc_id(path)
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            skipped.append((path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        sources.append(Source(doc_id, str(path), digest, _loader(path, max_bytes, doc_id)))
+    return sources, [(str(p), reason) for p, reason in skipped]
+
+
+def run_ingest(
+    sources: Iterable[Source],
+    writer: IndexWriter,
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    chunker: Chunker | None = None,
+    rebuild: bool = False,
+    prune: bool = True,
+    remove: Iterable[str] = (),
+    skipped: Sequence[tuple[str, str]] = (),
+    manifest_extra: dict[str, Any] | None = None,
+    show_progress: bool = True,
+) -> IngestReport:
+    """Bring the index in line with `sources` and commit once. `remove` names doc_ids to drop."""
+    t_start = time.perf_counter()
+    report = IngestReport(index_dir=str(settings.index_dir), skipped=list(skipped))
+    sources = list(sources)
+    with writer.locked():
+        old_manifest, old_docs = writer.existing()
+        if old_docs and not rebuild and _params(old_manifest) != _params_for(settings):
+            log.info("embedding or chunking settings changed since the last build: re-embedding everything")
+            rebuild = True
+        report.rebuilt = rebuild and bool(old_docs)
+
+        todo: list[Source] = []
+        keep: set[str] = set()
+        seen: set[str] = set()
+        for src in sources:
+            seen.add(src.doc_id)
+            old = old_docs.get(src.doc_id)
+            if old is not None and old.content_hash == src.content_hash and not rebuild:
+                keep.add(src.doc_id)
+                report.unchanged += 1
+            else:
+                todo.append(src)
+        dropped = set(remove)
+        if prune:
+            dropped |= set(old_docs) - seen
+        keep |= {d for d in old_docs if d not in seen and d not in dropped}
+        report.seconds["scan"] = time.perf_counter() - t_start
+
+        updates, failed = _prepare(todo, settings, embedder, chunker, report, show_progress)
+        for doc_id in failed:  # keep the last good version of a file that now fails to load
+            if doc_id in old_docs and not rebuild:
+                keep.add(doc_id)
+                dropped.discard(doc_id)
+                report.skipped = [
+                    (n, f"{r} (kept the version indexed before)" if n == old_docs[doc_id].source else r)
+                    for n, r in report.skipped
+                ]
+        report.removed = sorted(old_docs[d].source for d in dropped if d in old_docs)
+        for update in updates:
+            (report.updated if update.info.doc_id in old_docs else report.added).append(update.info.source)
+
+        if report.changed or report.rebuilt:
+            t0 = time.perf_counter()
+            manifest = {**old_manifest, **_params_for(settings), **(manifest_extra or {})}
+            manifest["embedding"]["dim"] = _dim(updates, old_manifest, embedder, settings)
+            writer.commit(keep - dropped, updates, manifest)
+            report.seconds["write"] = time.perf_counter() - t0
+        final_docs = writer.existing()[1]
+    report.documents = len(final_docs)
+    report.pages = sum(d.pages for d in final_docs.values())
+    report.chunks = sum(d.chunks for d in final_docs.values())
+    report.seconds["total"] = time.perf_counter() - t_start
+    return report
+
+
+def _prepare(
+    todo: list[Source],
+    settings: Settings,
+    embedder: Embedder | None,
+    chunker: Chunker | None,
+    report: IngestReport,
+    show_progress: bool,
+) -> tuple[list[DocumentUpdate], set[str]]:
+    """Load and chunk every source to do, then embed all their chunks in one batched pass."""
+    if not todo:
+        return [], set()
+    t0 = time.perf_counter()
+    chunker = chunker or Chunker.for_model(
+        settings.embedding_model, settings.chunk_tokens, settings.chunk_overlap
+    )
+    loaded = []
+    failed: set[str] = set()
+    for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
+        try:
+            doc = src.load()
+            chunks = chunker.chunk(doc)
+            if not chunks:
+                raise LoadError(src.source, "no text to index")
+        except LoadError as exc:
+            report.skipped.append((src.source, _reason(exc, src.source)))
+            failed.add(src.doc_id)
+            continue
+        loaded.append((src, doc, chunks))
+    t1 = time.perf_counter()
+    report.seconds["load+chunk"] = t1 - t0
+    if not loaded:
+        return [], failed
+    embedder = embedder or Embedder(
+        settings.embedding_model, settings.embedding_device, settings.embed_batch_size
+    )
+    t2 = time.perf_counter()
+    report.seconds["model load"] = t2 - t1
+    texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
+    matrix = embedder.embed(texts, show_progress=show_progress)
+    report.seconds["embed"] = time.perf_counter() - t2
+    report.new_chunks = len(texts)
+    updates, row = [], 0
+    for src, doc, chunks in loaded:
+        info = DocumentInfo(
+            doc_id=src.doc_id,
+            source=src.source,
+            title=doc.title,
+            content_hash=src.content_hash,
+            pages=len(doc.pages) if doc.paged else 0,
+            chunks=len(chunks),
+        )
+        updates.append(DocumentUpdate(info, chunks, matrix[row : row + len(chunks)]))
+        row += len(chunks)
+    return updates, failed
+
+
+def _params_for(settings: Settings) -> dict[str, Any]:
+    return {
+        "embedding": {"model": settings.embedding_model},
+        "chunking": {"tokens": settings.chunk_tokens, "overlap": settings.chunk_overlap},
+    }
+
+
+def _params(manifest: dict[str, Any]) -> dict[str, Any]:
+    emb = manifest.get("embedding", {})
+    return {"embedding": {"model": emb.get("model")}, "chunking": manifest.get("chunking")}
+
+
+def _dim(
+    updates: list[DocumentUpdate], old: dict[str, Any], embedder: Embedder | None, settings: Settings
+) -> int:
+    if updates:
+        return int(updates[0].vectors.shape[1])
+    if old.get("embedding", {}).get("dim") and old["embedding"].get("model") == settings.embedding_model:
+        return int(old["embedding"]["dim"])
+    embedder = embedder or Embedder(settings.embedding_model, settings.embedding_device)
+    return embedder.dim
+
+
+def _loader(path: Path, max_bytes: int, doc_id: str) -> Callable[[], Document]:
+    return lambda: load_file(path, max_bytes=max_bytes, doc_id=doc_id, source=str(path))
+
+
+def _reason(exc: LoadError, source: str) -> str:
+    """The report lists the file name apart from the reason, so keep only the reason."""
+    return getattr(exc, "reason", "") or str(exc).removeprefix(f"{source}: ")
