@@ -1,0 +1,41 @@
+"""What reranking changed: rank moves and agreement between the fused and reranked lists (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from search.models import FUSED, RERANKED, Hit
+
+
+def movement(hit: Hit, top_k: int, before: str = FUSED, after: str = RERANKED) -> str:
+    """`▲3` (moved up 3), `▼2`, `=`, or `from #37` when it came from beyond the shown top-k."""
+    old, new = hit.rank(before), hit.rank(after)
+    if new is None:
+        return ""
+    if old is None:
+        return "new"
+    if old > top_k:
+        return f"from #{old}"
+    if old == new:
+        return "="
+    return f"▲{old - new}" if old > new else f"▼{new - old}"
+
+
+def overlap_at_k(a: Sequence[str], b: Sequence[str], k: int) -> float:
+    """Share of the top-k of `a` that is also in the top-k of `b`."""
+    if k <= 0:
+        return 0.0
+    top_a, top_b = set(a[:k]), set(b[:k])
+    return len(top_a & top_b) / max(1, min(k, max(len(a[:k]), len(b[:k]))))
+
+
+def kendall_tau(a: Sequence[str], b: Sequence[str]) -> float | None:
+    """Kendall's tau-b between the orders of the items both lists share (None with fewer than 2)."""
+    from scipy.stats import kendalltau
+
+    common = [x for x in a if x in set(b)]
+    if len(common) < 2:
+        return None
+    pos_b = {x: i for i, x in enumerate(b)}
+    tau = kendalltau(list(range(len(common))), [pos_b[x] for x in common]).statistic
+    return None if tau != tau else float(tau)
