@@ -13,3 +13,11 @@ from tests.tiny_zerank import build_tiny_zerank
 def tiny_zerank_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight zerank stand-in (real Qwen vocabulary), built once per test session."""
     return build_tiny_zerank(tmp_path_factory.mktemp("tiny_zerank"))
+
+
+@pytest.fixture(scope="session")
+def embedder():  # noqa: ANN201 - the real all-MiniLM-L6-v2 from the wheel, loaded once (~4 s)
+    from ingest.embed import Embedder
+    from search.settings import Settings
+
+    return Embedder(Settings().embedding_model)

@@ -3,7 +3,6 @@ reported by name and loses nothing, and search over the result cites the right f
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,11 +31,6 @@ PDF_PAGES = [
     "Aging caves keep cheese at 12 degrees Celsius and high humidity so a rind forms slowly. " + FILLER,
     "Blue cheese gets its veins from Penicillium roqueforti spores pierced into the wheel. " + FILLER,
 ]
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder(Settings().embedding_model)
 
 
 def make_corpus(root: Path) -> Path:
@@ -186,12 +180,3 @@ def test_reranked_list_is_the_fused_top_depth_reordered(tmp_path, embedder):
     assert [h.chunk.id for h in result.stages["reranked"]] == fused_ids[:4][::-1][:2]
     assert result.stages["reranked"][0].rank(FUSED) == 4
     assert "rerank" in result.timings_ms
-
-
-def test_copy_of_sample_ingests_cleanly(tmp_path, embedder):
-    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
-    if not any(sample.rglob("*.*")):
-        pytest.skip("sample corpus not present")
-    shutil.copytree(sample, tmp_path / "sample")
-    report, _ = ingest(tmp_path / "sample", tmp_path / "idx", embedder)
-    assert report.skipped == [] and report.documents >= 20 and report.pages > 0
