@@ -127,3 +127,17 @@ def test_second_writer_is_refused_while_one_holds_the_lock(tmp_path):
     writer = LocalWriter(tmp_path)
     with writer.locked(), pytest.raises(SearchError, match="another ingest"), LocalWriter(tmp_path).locked():
         pass
+
+
+def test_hnsw_index_finds_the_same_neighbours_as_exact_search(tmp_path):
+    flat, hnsw = LocalWriter(tmp_path / "flat"), LocalWriter(tmp_path / "hnsw", vector_index="hnsw")
+    docs = [update(f"d{i}", 20, seed=i) for i in range(10)]
+    flat.commit(set(), docs, MANIFEST)
+    hnsw.commit(set(), docs, MANIFEST)
+    a, b = LocalBackend.open(tmp_path / "flat"), LocalBackend.open(tmp_path / "hnsw", ef_search=200)
+    assert b.manifest["vectors"]["kind"] == "hnsw"
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        q = rng.normal(size=DIM).astype(np.float32)
+        q /= np.linalg.norm(q)
+        assert [c for c, _ in a.vector_search(q, 5)] == [c for c, _ in b.vector_search(q, 5)]
