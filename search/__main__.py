@@ -12,7 +12,7 @@ from pathlib import Path
 
 from search.compare import kendall_tau, movement, overlap_at_k
 from search.errors import SearchError
-from search.models import FUSED, RERANKED, SearchResult
+from search.models import FUSED, RERANKED, Hit, SearchResult
 from search.settings import Settings, add_arguments
 
 SETTINGS_FLAGS = [
@@ -65,7 +65,7 @@ def render(result: SearchResult, top_k: int, width: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def _cell(hit, stage: str, move: str, width: int) -> list[str]:
+def _cell(hit: Hit, stage: str, move: str, width: int) -> list[str]:
     head = f"{hit.rank(stage):>2}. " + (f"{move:<8}" if move else "")
     head += f"{hit.chunk.citation()}  [{hit.score(stage):.4g}]"
     head = head if len(head) <= width else head[: width - 1] + "…"

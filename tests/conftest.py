@@ -16,7 +16,8 @@ def tiny_zerank_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder():  # noqa: ANN201 - the real all-MiniLM-L6-v2 from the wheel, loaded once (~4 s)
+def embedder() -> Embedder:  # noqa: F821 - imported lazily
+    """The real all-MiniLM-L6-v2 from the wheel, loaded once (~4 s)."""
     from ingest.embed import Embedder
     from search.settings import Settings
 
