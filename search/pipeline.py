@@ -79,10 +79,14 @@ class Searcher:
         return query, warnings
 
     def retrieve(
-        self, query: str, candidates: int, fusion: FusionParams | None = None
+        self,
+        query: str,
+        candidates: int,
+        fusion: FusionParams | None = None,
+        backend: IndexBackend | None = None,
     ) -> tuple[dict[str, list[Scored]], dict[str, float]]:
         """First stage: BM25 and dense top-`candidates`, and their fusion (all candidates kept)."""
-        backend = self.backend
+        backend = backend or self.backend
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
@@ -95,11 +99,17 @@ class Searcher:
         timings = {"embed": t1 - t0, "bm25": t2 - t1, "dense": t3 - t2, "fusion": t4 - t3}
         return {BM25: bm25, DENSE: dense, FUSED: fused}, {k: v * 1000 for k, v in timings.items()}
 
-    def rerank(self, query: str, ids: Sequence[str], progress: Progress | None = None) -> list[Scored]:
+    def rerank(
+        self,
+        query: str,
+        ids: Sequence[str],
+        progress: Progress | None = None,
+        backend: IndexBackend | None = None,
+    ) -> list[Scored]:
         """Reranker scores for `ids`, best first. One rerank at a time: the model is the bottleneck."""
         if self.reranker is None:
             raise RuntimeError(self.reranker_status.line())
-        chunks = self.backend.get_chunks(list(ids))
+        chunks = (backend or self.backend).get_chunks(list(ids))
         with self._rerank_lock:
             scores = self.reranker.score(query, [c.indexed_text() for c in chunks], progress=progress)
         order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
@@ -125,13 +135,14 @@ class Searcher:
         fusion = fusion or self.fusion
         started = time.perf_counter()
         query, warnings = self.check_query(query)
-        lists, timings = self.retrieve(query, candidates, fusion)
+        backend = self.backend  # one index version for the whole query, even if reload() swaps it
+        lists, timings = self.retrieve(query, candidates, fusion, backend)
 
         status = self.reranker_status
         if rerank and depth > 0 and self.reranker is not None and lists[FUSED]:
             t0 = time.perf_counter()
             try:
-                lists[RERANKED] = self.rerank(query, [d for d, _ in lists[FUSED][:depth]], progress)
+                lists[RERANKED] = self.rerank(query, [d for d, _ in lists[FUSED][:depth]], progress, backend)
                 warnings += list(getattr(self.reranker, "last_warnings", []) or [])
             except Exception as exc:  # a hosted API timing out must not take the search down
                 log.warning("reranking failed: %s", exc)
@@ -142,14 +153,15 @@ class Searcher:
                 status.name, status.backend, status.device, False, "turned off for this search"
             )
         timings["total"] = (time.perf_counter() - started) * 1000
-        stages = self._hits(lists, top_k)
+        stages = self._hits(lists, top_k, backend)
         return SearchResult(query, stages, timings, fusion, status, warnings)
 
-    def _hits(self, lists: dict[str, list[Scored]], top_k: int) -> dict[str, list[Hit]]:
+    @staticmethod
+    def _hits(lists: dict[str, list[Scored]], top_k: int, backend: IndexBackend) -> dict[str, list[Hit]]:
         """One Hit per chunk, shared across stages, carrying its rank and score in each full list."""
         shown = {name: ranked[:top_k] for name, ranked in lists.items()}
         wanted = list(dict.fromkeys(d for ranked in shown.values() for d, _ in ranked))
-        hits = {c.id: Hit(c) for c in self.backend.get_chunks(wanted)}
+        hits = {c.id: Hit(c) for c in backend.get_chunks(wanted)}
         for name, ranked in lists.items():
             for rank, (doc, score) in enumerate(ranked, start=1):
                 hit = hits.get(doc)

@@ -1,0 +1,121 @@
+"""Set-up shared by the app tests (test_app, test_browser, test_service): the sample index built once
+per test session, one `SearchService` over it with the tiny random-weight zerank (so reranking
+really moves hits, offline), and the app launched in-process on a free port.
+
+Fixtures here are imported by the test modules that use them. Pytest would build a session fixture
+once per importing module, so the expensive objects are also cached in `_CACHE` (one per run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO / "data" / "sample"
+#: The sample folders the tests index: the PDF reports the sample queries aim at plus a few topics
+#: around them, so the index builds in seconds rather than the half minute the whole corpus takes.
+SAMPLE_SUBSET = ("reports", "energy", "health", "cooking")
+_CACHE: dict[str, Any] = {}
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def app_settings(root: Path, reranker_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test app: everything under `root`, the tiny zerank as reranker."""
+    base = Settings(
+        index_dir=root / "index",
+        sample_dir=SAMPLE_DIR,
+        upload_dir=root / "uploads",
+        reranker="zerank",
+        reranker_model=str(reranker_path),
+        reranker_device="cpu",
+    )
+    return replace(base, **overrides)
+
+
+def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Path:
+    """Part of the sample corpus (`SAMPLE_SUBSET`) indexed once per test session; returns the index
+    folder, for reading only (copy it with `copy_index` before writing to it)."""
+    if "sample_index" not in _CACHE:
+        from ingest.load import MB
+        from ingest.pipeline import file_sources, run_ingest
+        from search.backends import open_writer
+
+        root = tmp_path_factory.mktemp("sample-index")
+        settings = Settings(index_dir=root / "index", sample_dir=SAMPLE_DIR)
+        folders = [SAMPLE_DIR / name for name in SAMPLE_SUBSET if (SAMPLE_DIR / name).is_dir()]
+        sources, skipped = file_sources(folders, int(settings.max_file_mb * MB))
+        report = run_ingest(sources, open_writer(settings), settings, embedder=embedder, show_progress=False)
+        assert report.documents and not skipped, report.summary()
+        _CACHE["sample_index"] = settings.index_dir
+    return _CACHE["sample_index"]
+
+
+def copy_index(index: Path, dest: Path) -> Path:
+    shutil.copytree(index, dest, ignore=shutil.ignore_patterns(".lock"))
+    return dest
+
+
+def make_service(root: Path, index: Path, reranker_path: Path, embedder: Any, **overrides: Any) -> Any:
+    """A `SearchService` on `index` (not copied), uploads under `root`, with the given embedder
+    (conftest's `embedder` fixture: the model is loaded once per test run)."""
+    from search.service import SearchService
+
+    settings = app_settings(root, reranker_path, index_dir=index, **overrides)
+    return SearchService.open(settings, build_missing=False, embedder=embedder)
+
+
+def shared_service(tmp_path_factory: pytest.TempPathFactory, tiny_zerank_path: Path, embedder: Any) -> Any:
+    """One per-session-uploads service on the sample index, for every test that only reads it."""
+    if "service" not in _CACHE:
+        root = tmp_path_factory.mktemp("app")
+        index = sample_index(tmp_path_factory, embedder)
+        _CACHE["service"] = make_service(root, index, tiny_zerank_path, embedder)
+    return _CACHE["service"]
+
+
+@contextmanager
+def running_app(service: Any, gradio_tmp: Path) -> Iterator[str]:
+    """The app for `service`, launched in-process on a free port, its uploads under `gradio_tmp`;
+    yields its local URL."""
+    before = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(gradio_tmp)
+    import app
+
+    demo = app.build_app(service)
+    kwargs = app.launch_kwargs(service.settings)
+    kwargs.update(server_name="127.0.0.1", server_port=free_port(), quiet=True, prevent_thread_lock=True)
+    _, url, _ = demo.launch(**kwargs)
+    try:
+        yield url
+    finally:
+        demo.close()
+        if before is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = before
+
+
+def client(url: str) -> Any:
+    """A gradio_client with telemetry off (its own session, as a separate user would have)."""
+    from gradio_client import Client
+
+    return Client(url, analytics_enabled=False, verbose=False)

@@ -1,0 +1,87 @@
+"""A real browser on the app: Playwright for Python driving Debian's headless chromium types a query,
+sees both columns and a movement badge, opens a hit's details, and saves a screenshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app_fixtures import running_app, shared_service
+
+QUERY = "How much battery storage capacity did the grid operator have in the third quarter?"
+#: Debian's chromium as root: no sandbox, no GPU, and no lookups of outside hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+def _chromium() -> str:
+    """The system chromium (`.ci/run` installs it with apt-get); skip only where there is none."""
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("no chromium on this machine and it could not be installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_zerank_path: Path, embedder: Any) -> Iterator[str]:
+    service = shared_service(tmp_path_factory, tiny_zerank_path, embedder)
+    with running_app(service, tmp_path_factory.mktemp("gradio-tmp")) as url:
+        yield url
+
+
+def test_search_in_a_browser_shows_both_columns_moves_and_details(app_url: str, tmp_path: Path) -> None:
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(app_url, wait_until="domcontentloaded")
+            box = page.locator("#query textarea, #query input").first
+            box.wait_for(timeout=30_000)
+            box.fill(QUERY)
+            box.press("Enter")
+
+            reranked = page.locator("#col-reranked details.hs-hit")
+            reranked.first.wait_for(timeout=60_000)
+            fused = page.locator("#col-fused details.hs-hit")
+            assert fused.count() == 10 and reranked.count() == 10
+            assert (
+                page.locator("#col-fused .hs-col-title")
+                .inner_text()
+                .startswith("Hybrid (BM25 + dense, fused)")
+            )
+            assert page.locator("#col-reranked .hs-col-title").inner_text().startswith("Reranked by ")
+            badges = page.locator("#col-reranked .hs-move")
+            assert badges.count() >= 1
+            assert any(t != "=" for t in badges.all_inner_texts())
+            assert page.locator("#col-fused mark").count() >= 1  # query terms highlighted
+            assert "Timings" in page.locator("#search-footer").inner_text()
+            assert "overlap@10" in page.locator("#search-footer").inner_text()
+
+            reranked.first.locator("summary").click()
+            details = page.locator("#col-reranked details.hs-hit[open]")
+            details.locator("table.hs-stages").wait_for(timeout=5_000)
+            table = details.locator("table.hs-stages").inner_text()
+            for stage in ("BM25", "Dense", "Fused", "Reranked"):
+                assert stage in table
+            assert details.locator(".hs-full").inner_text().strip()
+            shot = tmp_path / "search.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            keep = os.environ.get("APP_SCREENSHOT_DIR")  # to look at it after the run
+            if keep:
+                shutil.copy(shot, Path(keep) / shot.name)
+        finally:
+            browser.close()
