@@ -1,0 +1,100 @@
+"""Metric wrappers: hand-computed NDCG@10 / Recall@100 / MRR@10 must equal ranx, and the document
+mapping (best chunk) and qrels cleaning must do what evaluation relies on."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from search.metrics import (
+    doc_ranking,
+    doc_run_from_chunks,
+    evaluate_run,
+    per_query,
+    positive_qrels,
+    run_from_ranking,
+)
+
+
+def _dcg(gains: list[float]) -> float:
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def test_positive_qrels_drops_zero_grades_and_queries_without_a_relevant_document() -> None:
+    qrels = {"q1": {"a": 1, "b": 0}, "q2": {"c": 0}, "q3": {"d": 2}}
+    assert positive_qrels(qrels) == {"q1": {"a": 1}, "q3": {"d": 2}}
+
+
+def test_run_from_ranking_keeps_order_with_strictly_decreasing_scores() -> None:
+    run = run_from_ranking(["x", "y", "x", "z"])
+    assert list(run) == ["x", "y", "z"]
+    assert run["x"] > run["y"] > run["z"] > 0
+
+
+def test_doc_ranking_ranks_a_document_by_its_best_chunk() -> None:
+    chunks = [("d2:1", 9.0), ("d1:0", 8.0), ("d2:0", 7.0), ("d3:0", 1.0), ("d1:1", 0.5)]
+    doc_of = {c: c.split(":")[0] for c, _ in chunks}
+    assert doc_ranking(chunks, doc_of) == ["d2", "d1", "d3"]
+    assert doc_ranking(chunks, lambda c: c.split(":")[0]) == ["d2", "d1", "d3"]
+    run = doc_run_from_chunks({"q": chunks}, doc_of)
+    assert sorted(run["q"], key=lambda d: -run["q"][d]) == ["d2", "d1", "d3"]
+
+
+def test_metrics_equal_hand_computation_with_graded_judgments() -> None:
+    qrels = {"q1": {"a": 2, "b": 1, "z": 0}, "q2": {"c": 1, "e": 1}}
+    ranking1 = ["x", "b", "z", "a"] + [f"n{i}" for i in range(20)]
+    ranking2 = [f"m{i}" for i in range(11)] + ["c"]  # relevant only at rank 12: outside @10
+    run = {"q1": run_from_ranking(ranking1), "q2": run_from_ranking(ranking2)}
+    got = per_query(qrels, run)
+
+    ndcg1 = _dcg([0, 1, 0, 2]) / _dcg([2, 1])  # linear gain (trec_eval / BEIR), zero row ignored
+    assert got["ndcg@10"]["q1"] == pytest.approx(ndcg1, abs=1e-6)
+    assert got["ndcg@10"]["q2"] == pytest.approx(0.0, abs=1e-6)
+    assert got["recall@100"]["q1"] == pytest.approx(1.0, abs=1e-6)
+    assert got["recall@100"]["q2"] == pytest.approx(0.5, abs=1e-6)
+    assert got["mrr@10"]["q1"] == pytest.approx(0.5, abs=1e-6)
+    assert got["mrr@10"]["q2"] == pytest.approx(0.0, abs=1e-6)
+
+    means = evaluate_run(qrels, run)
+    assert means["ndcg@10"] == pytest.approx(ndcg1 / 2, abs=1e-6)
+    assert means["recall@100"] == pytest.approx(0.75, abs=1e-6)
+
+
+def test_missing_run_query_scores_zero_and_unjudged_run_queries_are_ignored() -> None:
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 0}}
+    run = {"q1": run_from_ranking(["a"]), "other": run_from_ranking(["b"])}
+    got = per_query(qrels, run)
+    assert set(got["ndcg@10"]) == {"q1", "q2"}  # q3 has no relevant document
+    assert got["ndcg@10"] == {"q1": pytest.approx(1.0), "q2": pytest.approx(0.0)}
+    assert evaluate_run(qrels, run)["ndcg@10"] == pytest.approx(0.5)
+
+
+def test_no_judged_query_gives_empty_results() -> None:
+    assert per_query({"q": {"a": 0}}, {"q": {"a": 1.0}}) == {"ndcg@10": {}, "recall@100": {}, "mrr@10": {}}
+    assert evaluate_run({}, {})["ndcg@10"] == 0.0
+
+
+def test_per_query_equals_ranx_on_plain_dictionaries() -> None:
+    """Our array input to ranx gives what ranx computes from its own dictionary input."""
+    import random
+    import warnings
+
+    from ranx import evaluate
+
+    rng = random.Random(7)
+    grades = [1, 1, 2, 3]
+    qrels = {f"q{i}": {f"d{rng.randrange(60)}": rng.choice(grades) for _ in range(4)} for i in range(30)}
+    run = {q: run_from_ranking(f"d{j}" for j in rng.sample(range(60), 40)) for q in qrels}
+    ours = per_query(qrels, run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = evaluate(qrels, run, list(ours), return_mean=False)
+    for metric, values in ours.items():
+        assert list(values) == list(qrels)
+        assert list(values.values()) == pytest.approx(list(theirs[metric]), abs=1e-9)
+
+
+def test_a_single_metric_gives_per_query_values() -> None:
+    got = per_query({"q": {"a": 1}}, {"q": run_from_ranking(["b", "a"])}, ("mrr@10",))
+    assert got == {"mrr@10": {"q": pytest.approx(0.5)}}
