@@ -49,5 +49,11 @@ test: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/run.py
 
+# NDCG@10 / Recall@100 / MRR@10 on the shared BEIR sets (beside this checkout), fusion tuned on dev/train
+BEIR ?= ../shared/data/beir
+evaluate: setup-dev
+	$(BIN)/python -m search.evaluate $(foreach d,scifact nfcorpus cosqa aila2019-statutes,--beir $(BEIR)/$(d)) \
+		--reranker none --tune-on dev,train
+
 clean:
 	rm -rf $(VENV) data/index .pytest_cache .ruff_cache

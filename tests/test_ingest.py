@@ -151,7 +151,9 @@ def test_queries_empty_and_huge(tmp_path, embedder):
     long = ("volcano pumice lava " * 600)[:10_000]
     result = s.search(long)
     assert result.final and "volcano" in result.final[0].chunk.text.lower()
-    assert any("cut from" in w for w in result.warnings)
+    assert any("reads only the first 256 word pieces" in w for w in result.warnings)
+    result = s.search(long + " more words")
+    assert any(w.startswith("query cut from 100") and w.endswith("to 10000 characters") for w in result.warnings)
 
 
 def test_index_from_another_embedding_model_is_refused(tmp_path, embedder):

@@ -40,7 +40,7 @@ class ApiReranker:
         self.name = f"{self.model} (ZeroEntropy API)"
         self.url = settings.api_url
         self.timeout_s = settings.api_timeout_s
-        self.max_query_chars = settings.max_query_chars
+        self.max_query_chars = settings.rerank_max_query_chars
         self.max_doc_chars = settings.rerank_max_doc_chars
         self.last_warnings: list[str] = []
         self._client = ZeroEntropy(

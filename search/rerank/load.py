@@ -82,7 +82,7 @@ def _construct(backend: str, name: str, settings: Settings, *, local_files_only:
             revision=settings.reranker_revision,
             device=settings.reranker_device,
             local_files_only=local_files_only,
-            max_query_chars=settings.max_query_chars,
+            max_query_chars=settings.rerank_max_query_chars,
             max_doc_chars=settings.rerank_max_doc_chars,
             max_tokens=settings.rerank_max_tokens,
             token_budget=settings.rerank_token_budget,
@@ -95,7 +95,7 @@ def _construct(backend: str, name: str, settings: Settings, *, local_files_only:
         device=settings.reranker_device,
         local_files_only=local_files_only,
         max_length=settings.rerank_max_tokens,
-        max_query_chars=settings.max_query_chars,
+        max_query_chars=settings.rerank_max_query_chars,
         max_doc_chars=settings.rerank_max_doc_chars,
     )
 
