@@ -62,3 +62,10 @@ def test_save_and_load_round_trip_without_pickle(tmp_path):
     index.save(tmp_path / "bm25")
     loaded = LexicalIndex.load(tmp_path / "bm25", stemmer="english", stopwords="en")
     assert loaded.search("w1 w2 w30", 10) == index.search("w1 w2 w30", 10)
+
+
+def test_corpus_of_stop_words_or_nothing_still_indexes(tmp_path):
+    for texts in (["the of and", "to be or not to be"], []):
+        index = LexicalIndex.build(texts, k1=1.5, b=0.75, stemmer="english", stopwords="en")
+        assert index.search("the be", 5) == [] and index.search("solar", 5) == []
+        index.save(tmp_path / f"bm25-{len(texts)}")
