@@ -350,17 +350,7 @@ def _tune(
         show_progress=show_progress,
         progress=progress,
     )
-    for ql in lists.values():
-        doc_of.add([c for c, _ in ql.bm25] + [c for c, _ in ql.dense])
-    result = tune(
-        {q: (ql.bm25, ql.dense) for q, ql in lists.items()},
-        doc_of,
-        judged,
-        baseline=fusion,
-        folds=folds,
-        label=split,
-        show_progress=show_progress,
-    )
+    result = _tune_lists(lists, doc_of, judged, fusion, folds, split, show_progress)
     assert not set(result.query_ids) & set(eval_queries)
     return TuningSummary(split=split, result=result)
 
@@ -562,17 +552,7 @@ def tune_index(
         progress=progress,
     )
     doc_of = DocMap(searcher)
-    for ql in lists.values():
-        doc_of.add([c for c, _ in ql.bm25] + [c for c, _ in ql.dense])
-    result = tune(
-        {q: (ql.bm25, ql.dense) for q, ql in lists.items()},
-        doc_of,
-        judged,
-        baseline=current,
-        folds=folds,
-        label=split,
-        show_progress=show_progress,
-    )
+    result = _tune_lists(lists, doc_of, judged, current, folds, split, show_progress)
     return TuneOutcome(
         params=result.params,
         current=current,
@@ -726,3 +706,26 @@ def evaluate_beir(
 def _cap(queries: Mapping[str, str], max_queries: int | None) -> dict[str, str]:
     items = list(queries.items())
     return dict(items[:max_queries] if max_queries else items)
+
+
+def _tune_lists(
+    lists: dict[str, Any],
+    doc_of: DocMap,
+    judged: dict[str, dict[str, int]],
+    baseline: FusionParams,
+    folds: int,
+    split: str,
+    show_progress: bool,
+) -> TuningResult:
+    """Tune fusion on cached per-query BM25 and dense lists (documents mapped from their chunks)."""
+    for ql in lists.values():
+        doc_of.add([c for c, _ in ql.bm25] + [c for c, _ in ql.dense])
+    return tune(
+        {q: (ql.bm25, ql.dense) for q, ql in lists.items()},
+        doc_of,
+        judged,
+        baseline=baseline,
+        folds=folds,
+        label=split,
+        show_progress=show_progress,
+    )

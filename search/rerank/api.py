@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Sequence
 
-from search.rerank.base import Progress
+from search.rerank.base import Progress, clip_pair
 from search.rerank.errors import RerankerError
 from search.settings import Settings
 
@@ -51,11 +51,9 @@ class ApiReranker:
         """One relevance_score per document, in input order; failures raise `RerankerError`."""
         import zeroentropy
 
-        self.last_warnings = []
-        if len(query) > self.max_query_chars:
-            query = query[: self.max_query_chars]
-            self.last_warnings.append(f"query clipped to {self.max_query_chars} characters for reranking")
-        docs = [d[: self.max_doc_chars] for d in documents]
+        query, docs, self.last_warnings = clip_pair(
+            query, documents, self.max_query_chars, self.max_doc_chars
+        )
         if not docs:
             return []
         try:

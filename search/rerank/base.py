@@ -20,3 +20,15 @@ class Reranker(Protocol):
     def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> list[float]:
         """One score per document, in input order."""
         ...
+
+
+def clip_pair(
+    query: str, documents: Sequence[str], max_query_chars: int, max_doc_chars: int
+) -> tuple[str, list[str], list[str]]:
+    """Cut the query and each document to what a reranker reads, with a warning when the query was cut
+    (documents are cut silently: a chunk is far shorter than the limit, which guards pasted blobs)."""
+    warnings = []
+    if len(query) > max_query_chars:
+        query = query[:max_query_chars]
+        warnings.append(f"query clipped to {max_query_chars} characters for reranking")
+    return query, [d[:max_doc_chars] for d in documents], warnings

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from search.rerank.base import Progress
+from search.rerank.base import Progress, clip_pair
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +66,9 @@ class CrossEncoderReranker:
 
     def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> list[float]:
         """Scores in input order; pairs run longest first in `batch_size` batches to limit padding."""
-        self.last_warnings = []
-        if len(query) > self.max_query_chars:
-            query = query[: self.max_query_chars]
-            self.last_warnings.append(f"query clipped to {self.max_query_chars} characters for reranking")
-        docs = [d[: self.max_doc_chars] for d in documents]
+        query, docs, self.last_warnings = clip_pair(
+            query, documents, self.max_query_chars, self.max_doc_chars
+        )
         total = len(docs)
         out = [0.0] * total
         order = sorted(range(total), key=lambda i: -len(docs[i]))

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from search.rerank.base import Progress
+from search.rerank.base import Progress, clip_pair
 
 logger = logging.getLogger(__name__)
 
@@ -214,11 +214,7 @@ class ZerankReranker:
         query keeps at most max_tokens // 2 (the same cut for every document, so scores stay
         comparable) and each document is cut from its end so the prompt fits max_tokens.
         """
-        warnings: list[str] = []
-        if len(query) > self.max_query_chars:
-            query = query[: self.max_query_chars]
-            warnings.append(f"query clipped to {self.max_query_chars} characters for reranking")
-        docs = [d[: self.max_doc_chars] for d in documents]
+        query, docs, warnings = clip_pair(query, documents, self.max_query_chars, self.max_doc_chars)
         if not docs:
             return [], warnings
         head, middle, tail = self._pieces
