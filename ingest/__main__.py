@@ -12,22 +12,9 @@ from ingest.beir import beir_sources, copy_judgments
 from ingest.pipeline import file_sources, run_ingest
 from search.backends import open_writer
 from search.errors import SearchError
-from search.settings import Settings, add_arguments
+from search.settings import INDEX_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = [
-    "embedding_model",
-    "embedding_device",
-    "embed_batch_size",
-    "chunk_tokens",
-    "chunk_overlap",
-    "max_file_mb",
-    "vector_index",
-    "hnsw_m",
-    "bm25_k1",
-    "bm25_b",
-    "bm25_stemmer",
-    "bm25_stopwords",
-]
+SETTINGS_FLAGS = INDEX_FLAGS
 
 
 def main(argv: list[str] | None = None) -> int:

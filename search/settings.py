@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,34 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
         raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
 
 
-def add_arguments(parser: argparse.ArgumentParser, names: list[str]) -> None:
+#: Settings each command line exposes as flags, grouped by the stage they tune.
+INDEX_FLAGS = (
+    "embedding_model",
+    "embedding_device",
+    "embed_batch_size",
+    "chunk_tokens",
+    "chunk_overlap",
+    "max_file_mb",
+    "vector_index",
+    "hnsw_m",
+    "bm25_k1",
+    "bm25_b",
+    "bm25_stemmer",
+    "bm25_stopwords",
+)
+SEARCH_FLAGS = (
+    "candidates",
+    "rerank_depth",
+    "fusion_mode",
+    "rrf_k",
+    "fusion_alpha",
+    "fusion_normalization",
+    "max_query_chars",
+)
+RERANK_FLAGS = ("reranker_model", "reranker_device", "rerank_token_budget")
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
     """Add `--field-name` flags for the named settings; unset flags leave settings untouched."""
     defaults = Settings()
     for name in names:

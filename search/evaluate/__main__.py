@@ -20,30 +20,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from search.settings import Settings, add_arguments
+from search.settings import INDEX_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = [
-    "embedding_model",
-    "embedding_device",
-    "embed_batch_size",
-    "chunk_tokens",
-    "chunk_overlap",
-    "vector_index",
-    "bm25_k1",
-    "bm25_b",
-    "bm25_stemmer",
-    "bm25_stopwords",
-    "candidates",
-    "rerank_depth",
-    "fusion_mode",
-    "rrf_k",
-    "fusion_alpha",
-    "fusion_normalization",
-    "reranker_model",
-    "reranker_device",
-    "rerank_token_budget",
-    "max_query_chars",
-]
+SETTINGS_FLAGS = (*INDEX_FLAGS, *SEARCH_FLAGS, *RERANK_FLAGS)
 #: Benchmarks judge the full query text (AILA's queries run to 6,000 characters); the app's cut at
 #: `max_query_chars` (2,000) is a guard for typed input. `--max-query-chars` restores a cut.
 EVAL_MAX_QUERY_CHARS = 1_000_000
