@@ -404,8 +404,8 @@ def worker_latency(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     import search.backends.local  # noqa: F401
-    from ingest.embed import Embedder
     from search.backends import open_backend
+    from search.embedding.transformer import SentenceTransformerEmbedder
     from search.models import DENSE
     from search.pipeline import Searcher
 
@@ -418,7 +418,7 @@ def worker_latency(args: argparse.Namespace) -> dict[str, Any]:
     rss1 = rss_mb()
     t0 = time.perf_counter()
     extra = {} if args.query_threads is None else {"query_threads": args.query_threads or None}
-    embedder = Embedder(
+    embedder = SentenceTransformerEmbedder(
         settings.embedding_model, settings.embedding_device, settings.embed_batch_size, **extra
     )
     model_s = time.perf_counter() - t0
@@ -498,15 +498,15 @@ class TimedEmbedder:
 
 def worker_ingest(args: argparse.Namespace) -> dict[str, Any]:
     """A real ingest of the sample files into a fresh index; the embed call is timed apart."""
-    from ingest.embed import Embedder
     from ingest.pipeline import file_sources, run_ingest
     from search.backends import open_writer
+    from search.embedding import make_embedder
 
     settings = replace(Settings.from_env(), index_dir=Path(args.index))
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     paths = [Path(p) for p in json.loads(Path(args.files).read_text(encoding="utf-8"))]
     t0 = time.perf_counter()
-    embedder = Embedder(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+    embedder = make_embedder(settings)
     model_s = time.perf_counter() - t0
     timed = TimedEmbedder(embedder)
     t0 = time.perf_counter()
@@ -680,21 +680,21 @@ def main(argv: list[str] | None = None) -> int:
     pool_key = _texts_key(texts)
     cache = out / "cache" / f"embeddings-{_slug(settings.embedding_model)}.npz"
 
-    def make_embedder() -> Any:
-        from ingest.embed import Embedder
+    def new_embedder() -> Any:
+        from search.embedding import make_embedder
 
-        return Embedder(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+        return make_embedder(settings)
 
     pool: np.ndarray | None = None
 
     def get_pool() -> np.ndarray:
         nonlocal pool
         if pool is None:
-            pool = embed_cached(texts, cache, make_embedder)
+            pool = embed_cached(texts, cache, new_embedder)
         return pool
 
     if "rerun" not in args.skip:
-        results["rerun"] = measure_rerun(out, meta, chunks, get_pool, make_embedder, settings)
+        results["rerun"] = measure_rerun(out, meta, chunks, get_pool, new_embedder, settings)
 
     if "latency" not in args.skip:
         results["latency"] = measure_latency(args, out, chunks, get_pool, pool_key, settings, hnsw_sizes)

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ingest.load import Document
 from ingest.pipeline import Source
 from search.atomic import write_atomic
+from search.settings import Settings
+
+log = logging.getLogger(__name__)
 
 JUDGMENTS_DIR = "judgments"
 
@@ -58,3 +64,44 @@ def copy_judgments(folder: Path, index_dir: Path) -> Path:
         write_atomic(target / "qrels" / qrels.name, qrels.read_text(encoding="utf-8"))
     write_atomic(target / "source.txt", str(Path(folder).resolve()) + "\n")
     return target
+
+
+def cache_key(folder: Path, settings: Settings) -> str:
+    """`<corpus name>-<hash>`: the hash covers the corpus file's size and mtime and every setting that
+    changes what is indexed, so a changed corpus or model gets its own index, an unchanged one is reused."""
+    corpus = Path(folder) / "corpus.jsonl"
+    st = corpus.stat()
+    parts = [
+        str(corpus.resolve()),
+        st.st_size,
+        st.st_mtime_ns,
+        settings.embedding_model,
+        settings.chunk_tokens,
+        settings.chunk_overlap,
+        settings.vector_index,
+        settings.hnsw_m,
+        settings.bm25_k1,
+        settings.bm25_b,
+        settings.bm25_stemmer,
+        settings.bm25_stopwords,
+    ]
+    digest = hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:10]
+    return f"{Path(folder).resolve().name}-{digest}"
+
+
+def prepare_beir_index(
+    folder: Path, settings: Settings, cache_dir: Path, *, embedder: Any = None, show_progress: bool = True
+) -> Settings:
+    """Build or update (incrementally, with the normal ingest) the cached index of a BEIR folder and
+    copy its judgments beside it; returns the settings pointing at that index."""
+    from ingest.pipeline import run_ingest
+    from search.backends import open_writer
+
+    index_dir = Path(cache_dir) / cache_key(folder, settings)
+    s = replace(settings, index_dir=index_dir)
+    report = run_ingest(
+        beir_sources(Path(folder)), open_writer(s), s, embedder=embedder, show_progress=show_progress
+    )
+    log.info("%s", report.summary())
+    copy_judgments(Path(folder), index_dir)
+    return s

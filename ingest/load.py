@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from search.errors import DocumentError
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
@@ -52,7 +54,7 @@ class Document:
         return "\n\n".join(self.pages)
 
 
-class LoadError(Exception):
+class LoadError(DocumentError):
     """A file that cannot be indexed; `str()` is `<file>: <reason>` on one line.
 
     `LoadError(path, reason)` is the normal form; `LoadError(message)` is accepted too (then
@@ -130,7 +132,12 @@ def file_hash(path: Path) -> str:
 
 def default_doc_id(path: Path) -> str:
     """Stable per location: the same file re-ingested keeps its id, so re-indexing replaces it."""
-    return hashlib.sha256(str(Path(path).resolve()).encode("utf-8")).hexdigest()[:16]
+    return doc_id_of_resolved(Path(path).resolve())
+
+
+def doc_id_of_resolved(path: Path) -> str:
+    """`default_doc_id` of a path that is already resolved (saves a `resolve()` per file)."""
+    return hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
 
 
 def load_file(

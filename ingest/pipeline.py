@@ -8,7 +8,6 @@ of it is indexed, that version is kept: bad input never loses what was stored.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -19,9 +18,17 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ingest.chunk import Chunker
-from ingest.embed import Embedder
-from ingest.load import Document, LoadError, default_doc_id, discover, file_hash, load_file
+from ingest.load import (
+    Document,
+    LoadError,
+    default_doc_id,
+    discover,
+    doc_id_of_resolved,
+    file_hash,
+    load_file,
+)
 from search.backends.base import DocumentInfo, DocumentUpdate, IndexWriter
+from search.embedding import Embedder, make_embedder
 from search.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,15 +116,10 @@ class _DocIds:
         if parent not in self._folders:
             expected = default_doc_id(path)
             folder = parent.resolve()
-            self._folders[parent] = folder if _id_of_resolved(folder / path.name) == expected else None
+            self._folders[parent] = folder if doc_id_of_resolved(folder / path.name) == expected else None
             return expected
         folder = self._folders[parent]
-        return default_doc_id(path) if folder is None else _id_of_resolved(folder / path.name)
-
-
-def _id_of_resolved(path: Path) -> str:
-    """`default_doc_id` of an already resolved path (checked against it by `_DocIds`)."""
-    return hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
+        return default_doc_id(path) if folder is None else doc_id_of_resolved(folder / path.name)
 
 
 def run_ingest(
@@ -221,9 +223,7 @@ def _prepare(
     report.seconds["load+chunk"] = t1 - t0
     if not loaded:
         return [], failed
-    embedder = embedder or Embedder(
-        settings.embedding_model, settings.embedding_device, settings.embed_batch_size
-    )
+    embedder = embedder or make_embedder(settings)
     t2 = time.perf_counter()
     report.seconds["model load"] = t2 - t1
     texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
@@ -264,7 +264,7 @@ def _dim(
         return int(updates[0].vectors.shape[1])
     if old.get("embedding", {}).get("dim") and old["embedding"].get("model") == settings.embedding_model:
         return int(old["embedding"]["dim"])
-    embedder = embedder or Embedder(settings.embedding_model, settings.embedding_device)
+    embedder = embedder or make_embedder(settings)
     return embedder.dim
 
 

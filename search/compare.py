@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from search.models import FUSED, RERANKED, Hit
+from search.models import FUSED, RERANKED, Hit, SearchResult
 
 
 def movement(hit: Hit, top_k: int, before: str = FUSED, after: str = RERANKED) -> str:
@@ -39,3 +41,41 @@ def kendall_tau(a: Sequence[str], b: Sequence[str]) -> float | None:
     pos_b = {x: i for i, x in enumerate(b)}
     tau = kendalltau(list(range(len(common))), [pos_b[x] for x in common]).statistic
     return None if tau != tau else float(tau)
+
+
+def movement_text(hit: Hit, top_k: int) -> str:
+    """`▲5 (was #9)`, `▼2 (was #3)`, `=`, `from #37`: where a reranked hit stood in the fused list."""
+    move = movement(hit, top_k)
+    old = hit.rank(FUSED)
+    if move.startswith(("▲", "▼")) and old is not None:
+        return f"{move} (was #{old})"
+    return move
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """How much the fused and reranked top-k agree: shared results and order among them."""
+
+    k: int
+    shared: int
+    overlap: float
+    tau: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "shared": self.shared,
+            f"overlap@{self.k}": self.overlap,
+            "kendall_tau": self.tau,
+        }
+
+
+def agreement(result: SearchResult, top_k: int) -> Agreement | None:
+    """overlap@k and Kendall tau between the two shown lists; None when reranking did not run."""
+    reranked = result.stages.get(RERANKED)
+    if not reranked:
+        return None
+    fused = [h.chunk.id for h in result.stages.get(FUSED, [])[:top_k]]
+    after = [h.chunk.id for h in reranked[:top_k]]
+    shared = len(set(fused) & set(after))
+    return Agreement(top_k, shared, overlap_at_k(fused, after, top_k), kendall_tau(fused, after))

@@ -1,4 +1,8 @@
-"""Errors a user can act on; each message says what is wrong and what to do."""
+"""Errors a user can act on; each message says what is wrong and what to do.
+
+Everything a user may be shown derives from `SearchError`: the app turns exactly these into messages
+and anything else into a logged "internal error".
+"""
 
 
 class SearchError(Exception):
@@ -14,4 +18,16 @@ class IndexMismatchError(SearchError):
 
 
 class QueryError(SearchError):
-    """The query cannot be run (empty, whitespace only)."""
+    """The query or a search parameter cannot be used (empty query, out-of-range value, ...)."""
+
+
+class RerankerError(SearchError):
+    """A rerank call failed for a reason worth showing a user in one line (bad key, timeout, ...)."""
+
+
+class DocumentError(SearchError):
+    """A file that cannot be indexed (corrupt, encrypted, empty, too big, unsupported, ...)."""
+
+
+class UploadError(SearchError):
+    """An upload, removal or judgment the user must change (no session, no files, unknown document)."""

@@ -111,6 +111,10 @@ def evaluate_run(
     return {m: (sum(v.values()) / len(v) if v else 0.0) for m, v in values.items()}
 
 
-def mean(values: Iterable[float]) -> float:
-    vals = list(values)
-    return sum(vals) / len(vals) if vals else 0.0
+def ranking_ndcg(ranked: Sequence[str], grades: Mapping[str, int], k: int = 10) -> float | None:
+    """NDCG@k of one ranked list against one query's grades (the evaluation's own metric), or None
+    when no item is judged relevant (the evaluation leaves such queries out too)."""
+    if not any(g >= 1 for g in grades.values()):
+        return None
+    metric = f"ndcg@{k}"
+    return per_query({"q": dict(grades)}, {"q": run_from_ranking(ranked)}, [metric])[metric]["q"]

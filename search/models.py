@@ -7,7 +7,8 @@ A `Chunk` is what gets indexed; a `Hit` is a chunk as one query saw it, carrying
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import PurePath
+from enum import Enum
+from pathlib import Path, PurePath
 from typing import Any
 
 #: Stage names, in pipeline order. `reranked` is absent from a result when reranking did not run.
@@ -15,7 +16,58 @@ BM25 = "bm25"
 DENSE = "dense"
 FUSED = "fused"
 RERANKED = "reranked"
-STAGES: tuple[str, ...] = (BM25, DENSE, FUSED, RERANKED)
+
+
+class FusionMode(str, Enum):
+    """How the BM25 and dense lists are combined (see `FusionParams`)."""
+
+    RRF = "rrf"
+    WEIGHTED = "weighted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Normalization(str, Enum):
+    """How weighted fusion puts the two lists' scores on one scale."""
+
+    MINMAX = "minmax"
+    DBSF = "dbsf"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Scope(str, Enum):
+    """Which collection an app search reads: the main index or the session's own uploads."""
+
+    MAIN = "main"
+    MINE = "mine"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRef:
+    """Which index a searcher reads (`path`) and where the state that goes with it lives (`state`:
+    its judgments and tuned fusion). They are the same folder, except for a session's private view of
+    a read-only shared index, whose marks and tuning stay in the session's folder. `name` is what
+    reports call it."""
+
+    path: Path
+    state: Path
+    name: str
+
+    @classmethod
+    def at(cls, path: Path | str, name: str | None = None) -> IndexRef:
+        """An index that keeps its own state."""
+        folder = Path(path)
+        return cls(folder, folder, name or folder.name or str(folder))
+
+    def with_state(self, state: Path, name: str | None = None) -> IndexRef:
+        """The same index, its judgments and fusion kept in `state`."""
+        return IndexRef(self.path, Path(state), name or self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +148,10 @@ class FusionParams:
     alpha is always the dense weight: 0 is BM25 alone, 1 dense alone.
     """
 
-    mode: str = "rrf"
+    mode: FusionMode = FusionMode.RRF
     k: int = 60
     alpha: float = 0.5
-    normalization: str = "minmax"
+    normalization: Normalization = Normalization.MINMAX
     weighted_rrf: bool = False
     source: str = "default"
 
@@ -109,12 +161,29 @@ class FusionParams:
             return f"RRF k={self.k}{w}"
         return f"weighted {self.normalization}, dense weight {self.alpha:.2f}"
 
+    def __post_init__(self) -> None:
+        # stored JSON and UI values arrive as strings: unknown ones fail here, naming the field
+        object.__setattr__(self, "mode", _enum(FusionMode, self.mode, "fusion mode"))
+        object.__setattr__(
+            self, "normalization", _enum(Normalization, self.normalization, "fusion normalization")
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["mode"], data["normalization"] = self.mode.value, self.normalization.value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionParams:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def _enum(kind: type[Enum], value: Any, what: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = " | ".join(str(m.value) for m in kind)  # type: ignore[attr-defined]
+        raise ValueError(f"unknown {what} {value!r} (expected {choices})") from None
 
 
 @dataclass(frozen=True, slots=True)

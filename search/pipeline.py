@@ -7,25 +7,40 @@ FAISS + bm25s one without this module, the app or the evaluation changing.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass, replace
 
-from ingest.embed import Embedder
 from search.backends import IndexBackend, Scored, open_backend
+from search.embedding import Embedder, make_embedder
 from search.errors import IndexMismatchError, QueryError
 from search.fusion import fuse
 from search.fusion_config import load_fusion
-from search.models import BM25, DENSE, FUSED, RERANKED, FusionParams, Hit, RerankerStatus, SearchResult
+from search.models import (
+    BM25,
+    DENSE,
+    FUSED,
+    RERANKED,
+    FusionParams,
+    Hit,
+    IndexRef,
+    RerankerStatus,
+    SearchResult,
+)
 from search.rerank.base import Progress, Reranker
+from search.rerank.timed import TimedReranker, timed
 from search.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class Searcher:
-    """Loads the index, the embedding model and the reranker once; answers queries."""
+    """One index, the embedding model and the reranker, loaded once; answers queries.
+
+    `ref` says which index this is and where its judgments and tuned fusion live (by default the
+    index folder of `settings`). The reranker is wrapped once in a `TimedReranker`, whose lock is the
+    only one around the model.
+    """
 
     def __init__(
         self,
@@ -35,32 +50,38 @@ class Searcher:
         reranker: Reranker | None = None,
         reranker_status: RerankerStatus | None = None,
         fusion: FusionParams | None = None,
+        ref: IndexRef | None = None,
     ) -> None:
         self.settings = settings
+        self.ref = ref or IndexRef.at(settings.index_dir)
         self.backend = backend
         self.embedder = embedder
-        self.reranker = reranker
+        self.reranker: TimedReranker | None = timed(reranker)
         self.reranker_status = reranker_status or _status_of(reranker)
-        self.fusion = fusion or load_fusion(Path(settings.index_dir), settings)
-        self._rerank_lock = threading.Lock()
-        _check_model(backend, embedder, settings)
+        self.fusion = fusion or load_fusion(self.ref.state, settings)
+        _check_model(backend, embedder, self.ref)
 
     @classmethod
     def open(cls, settings: Settings, *, with_reranker: bool = True) -> Searcher:
         from search.rerank.load import load_reranker
 
         backend = open_backend(settings)
-        embedder = Embedder(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+        embedder = make_embedder(settings)
         embedder.embed_query("warm up")  # the first call pays one-off setup; not the user's first query
         reranker, status = load_reranker(settings) if with_reranker else (None, None)
         return cls(backend, embedder, settings, reranker, status)
 
-    def reload(self) -> None:
-        """Pick up a newly published index version; queries in flight finish on the old one."""
-        backend = open_backend(self.settings)
-        _check_model(backend, self.embedder, self.settings)
-        self.backend = backend
-        self.fusion = load_fusion(Path(self.settings.index_dir), self.settings)
+    def view(self, ref: IndexRef, fusion: FusionParams | None = None) -> Searcher:
+        """The same index, models and reranker, with its state (judgments, fusion) read from `ref`."""
+        return Searcher(
+            self.backend,
+            self.embedder,
+            self.settings,
+            self.reranker,
+            self.reranker_status,
+            fusion=fusion or self.fusion,
+            ref=ref,
+        )
 
     def check_query(self, query: str) -> tuple[str, list[str]]:
         """The query as it will run, and warnings; empty or whitespace-only queries are refused."""
@@ -105,15 +126,15 @@ class Searcher:
         ids: Sequence[str],
         progress: Progress | None = None,
         backend: IndexBackend | None = None,
-    ) -> list[Scored]:
-        """Reranker scores for `ids`, best first. One rerank at a time: the model is the bottleneck."""
+    ) -> tuple[list[Scored], list[str]]:
+        """Reranker scores for `ids`, best first, and the reranker's warnings."""
         if self.reranker is None:
             raise RuntimeError(self.reranker_status.line())
         chunks = (backend or self.backend).get_chunks(list(ids))
-        with self._rerank_lock:
-            scores = self.reranker.score(query, [c.indexed_text() for c in chunks], progress=progress)
+        result = self.reranker.score(query, [c.indexed_text() for c in chunks], progress=progress)
+        scores = result.scores
         order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
-        return [(ids[i], float(scores[i])) for i in order]
+        return [(ids[i], float(scores[i])) for i in order], list(result.warnings)
 
     def search(
         self,
@@ -128,33 +149,59 @@ class Searcher:
     ) -> SearchResult:
         """Run every stage. Reranking takes the top `rerank_depth` of the fused list and only then
         is the list cut to `top_k`; ranks in every hit refer to the full candidate lists."""
-        s = self.settings
-        top_k = top_k or s.top_k
-        candidates = max(candidates or s.candidates, top_k)
-        depth = s.rerank_depth if rerank_depth is None else rerank_depth
-        fusion = fusion or self.fusion
-        started = time.perf_counter()
-        query, warnings = self.check_query(query)
-        backend = self.backend  # one index version for the whole query, even if reload() swaps it
-        lists, timings = self.retrieve(query, candidates, fusion, backend)
+        first = self.first_stage(query, top_k=top_k, candidates=candidates, fusion=fusion)
+        return self.finish(first, rerank=rerank, rerank_depth=rerank_depth, progress=progress)
 
+    def first_stage(
+        self,
+        query: str,
+        *,
+        top_k: int | None = None,
+        candidates: int | None = None,
+        fusion: FusionParams | None = None,
+    ) -> Retrieval:
+        """BM25, dense and fused candidate lists for one query, on one index version. `finish` turns
+        them into a result, with or without reranking, as often as needed: the app shows the hybrid
+        list at once and reranks the very same candidates afterwards."""
+        started = time.perf_counter()
+        top_k = top_k or self.settings.top_k
+        candidates = max(candidates or self.settings.candidates, top_k)
+        fusion = fusion or self.fusion
+        query, warnings = self.check_query(query)
+        backend = self.backend  # one index version for the whole query
+        lists, timings = self.retrieve(query, candidates, fusion, backend)
+        if not lists[BM25]:
+            warnings.append(_no_lexical_match(backend, query))
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Retrieval(query, lists, timings, fusion, warnings, backend, top_k)
+
+    def finish(
+        self,
+        first: Retrieval,
+        *,
+        rerank: bool = True,
+        rerank_depth: int | None = None,
+        progress: Progress | None = None,
+    ) -> SearchResult:
+        """The result of a first stage, reranked (top `rerank_depth` of the fused list) when asked."""
+        depth = self.settings.rerank_depth if rerank_depth is None else rerank_depth
+        lists, timings, warnings = dict(first.lists), dict(first.timings_ms), list(first.warnings)
         status = self.reranker_status
         if rerank and depth > 0 and self.reranker is not None and lists[FUSED]:
             t0 = time.perf_counter()
             try:
-                lists[RERANKED] = self.rerank(query, [d for d, _ in lists[FUSED][:depth]], progress, backend)
-                warnings += list(getattr(self.reranker, "last_warnings", []) or [])
+                ids = [d for d, _ in lists[FUSED][:depth]]
+                lists[RERANKED], rerank_warnings = self.rerank(first.query, ids, progress, first.backend)
+                warnings += rerank_warnings
             except Exception as exc:  # a hosted API timing out must not take the search down
                 log.warning("reranking failed: %s", exc)
                 warnings.append(f"reranking failed, showing the fused list: {exc}")
             timings["rerank"] = (time.perf_counter() - t0) * 1000
+            timings["total"] += timings["rerank"]
         elif not rerank or depth <= 0:
-            status = RerankerStatus(
-                status.name, status.backend, status.device, False, "turned off for this search"
-            )
-        timings["total"] = (time.perf_counter() - started) * 1000
-        stages = self._hits(lists, top_k, backend)
-        return SearchResult(query, stages, timings, fusion, status, warnings)
+            status = replace(status, loaded=False, reason="turned off for this search")
+        stages = self._hits(lists, first.top_k, first.backend)
+        return SearchResult(first.query, stages, timings, first.fusion, status, warnings)
 
     @staticmethod
     def _hits(lists: dict[str, list[Scored]], top_k: int, backend: IndexBackend) -> dict[str, list[Hit]]:
@@ -171,17 +218,39 @@ class Searcher:
         return {name: [hits[d] for d, _ in ranked] for name, ranked in shown.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """A query's first stage: full candidate lists per stage, on the index version it read."""
+
+    query: str
+    lists: dict[str, list[Scored]]
+    timings_ms: dict[str, float]
+    fusion: FusionParams
+    warnings: list[str]
+    backend: IndexBackend
+    top_k: int
+
+
+def _no_lexical_match(backend: IndexBackend, query: str) -> str:
+    """Why the BM25 list is empty, in words: the hybrid list is then the dense list alone."""
+    if not backend.analyze(query):
+        why = "it has no word BM25 indexes (only stop words, punctuation, symbols or emoji)"
+    else:
+        why = "none of its words occur in these documents"
+    return f"BM25 matched nothing for this query: {why}; the results come from dense retrieval alone"
+
+
 def _status_of(reranker: Reranker | None) -> RerankerStatus:
     if reranker is None:
         return RerankerStatus(name="", backend="none", loaded=False, reason="no reranker configured")
     return RerankerStatus(name=reranker.name, backend=reranker.backend, device=reranker.device, loaded=True)
 
 
-def _check_model(backend: IndexBackend, embedder: Embedder, settings: Settings) -> None:
+def _check_model(backend: IndexBackend, embedder: Embedder, ref: IndexRef) -> None:
     """Query vectors from another model than the index's would silently return nonsense."""
     built = backend.manifest.get("embedding", {}).get("model")
     if built != embedder.name:
         raise IndexMismatchError(
-            f"index at {settings.index_dir} was built with embedding model {built!r}, but {embedder.name!r} "
+            f"index at {ref.path} was built with embedding model {built!r}, but {embedder.name!r} "
             "is configured: rebuild it with `python -m ingest PATH --rebuild`, or configure its model"
         )

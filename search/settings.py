@@ -7,8 +7,11 @@ import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from search.models import FusionMode, Normalization
 
 ENV_PREFIX = "SEARCH_"
 
@@ -42,10 +45,10 @@ class Settings:
     top_k: int = 10
     # weighted min-max with dense weight 0.6 loses least against the better single retriever across
     # the shared BEIR sets (RRF k=60 loses .115 NDCG@10 on code search); see the README's table
-    fusion_mode: str = "weighted"  # weighted | rrf
+    fusion_mode: FusionMode = FusionMode.WEIGHTED
     rrf_k: int = 60
     fusion_alpha: float = 0.6
-    fusion_normalization: str = "minmax"  # minmax | dbsf
+    fusion_normalization: Normalization = Normalization.MINMAX
     max_query_chars: int = 10000
     # reranking
     reranker: str = "zerank"  # zerank | cross-encoder | api | none
@@ -92,9 +95,10 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
             if raw.strip().lower() in {"0", "false", "no", "off", ""}:
                 return False
             raise ValueError(raw)
-        return kind(raw)
+        return kind(raw.strip().lower()) if issubclass(kind, Enum) else kind(raw)
     except ValueError as exc:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+        expected = " | ".join(m.value for m in kind) if issubclass(kind, Enum) else f"a valid {kind.__name__}"
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: expected {expected}") from exc
 
 
 #: Settings each command line exposes as flags, grouped by the stage they tune.
@@ -132,6 +136,17 @@ def add_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None
         flag = "--" + name.replace("_", "-")
         if isinstance(default, bool):
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None)
+        elif isinstance(default, Enum):
+            choices = [m.value for m in type(default)]
+            parser.add_argument(
+                flag,
+                dest=name,
+                type=type(default),
+                choices=list(type(default)),
+                default=None,
+                metavar="{" + ",".join(choices) + "}",
+                help=f"(default: {default.value})",
+            )
         else:
             kind = Path if isinstance(default, Path) else type(default)
             parser.add_argument(flag, dest=name, type=kind, default=None, help=f"(default: {default})")

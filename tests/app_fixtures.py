@@ -77,7 +77,7 @@ def copy_index(index: Path, dest: Path) -> Path:
 def make_service(root: Path, index: Path, reranker_path: Path, embedder: Any, **overrides: Any) -> Any:
     """A `SearchService` on `index` (not copied), uploads under `root`, with the given embedder
     (conftest's `embedder` fixture: the model is loaded once per test run)."""
-    from search.service import SearchService
+    from webapp.service import SearchService
 
     settings = app_settings(root, reranker_path, index_dir=index, **overrides)
     return SearchService.open(settings, build_missing=False, embedder=embedder)

@@ -18,7 +18,7 @@ def tiny_zerank_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:  # noqa: F821 - imported lazily
     """The real all-MiniLM-L6-v2 from the wheel, loaded once (~4 s)."""
-    from ingest.embed import Embedder
+    from search.embedding import make_embedder
     from search.settings import Settings
 
-    return Embedder(Settings().embedding_model)
+    return make_embedder(Settings())

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.embed import FAST_QUERY_TOLERANCE, Embedder
 from ingest.pipeline import file_sources, run_ingest
 from search.backends import open_writer
+from search.embedding import Embedder
+from search.embedding.transformer import FAST_QUERY_TOLERANCE, SentenceTransformerEmbedder
 from search.settings import Settings
 
 QUERIES = [
@@ -40,7 +41,7 @@ def test_embed_query_falls_back_to_encode_without_the_fast_path(embedder: Embedd
 
 
 def test_lazy_embedder_loads_on_first_use() -> None:
-    lazy = Embedder(Settings().embedding_model, lazy=True)
+    lazy = SentenceTransformerEmbedder(Settings().embedding_model, lazy=True)
     assert not lazy.loaded
     assert lazy.name == Settings().embedding_model
     assert lazy.dim == 384 and lazy.loaded
@@ -55,7 +56,7 @@ def test_unchanged_rerun_never_loads_a_lazy_embedder(tmp_path, embedder: Embedde
     sources, _ = file_sources([docs], max_bytes=1 << 20)
     run_ingest(sources, open_writer(settings), settings, embedder=embedder, show_progress=False)
 
-    lazy = Embedder(settings.embedding_model, lazy=True)
+    lazy = SentenceTransformerEmbedder(settings.embedding_model, lazy=True)
     sources, _ = file_sources([docs], max_bytes=1 << 20)
     report = run_ingest(sources, open_writer(settings), settings, embedder=lazy, show_progress=False)
     assert not report.changed and report.unchanged == 2
@@ -90,10 +91,10 @@ def test_queries_and_a_batch_embed_in_parallel_threads_without_errors():
     """A search embeds its query while an upload embeds chunks: no shared-tokenizer borrow error."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ingest.embed import Embedder
+    from search.embedding import make_embedder
     from search.settings import Settings
 
-    embedder = Embedder(Settings().embedding_model)
+    embedder = make_embedder(Settings())
     long = "tokenizer contention " * 300
     with ThreadPoolExecutor(max_workers=6) as pool:
         batch = pool.submit(embedder.embed, [f"chunk {i} text" for i in range(64)])

@@ -11,26 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from ingest.beir import prepare_beir_index
 from search import judgments
 from search.backends import open_backend
 from search.evaluate.__main__ import main
+from search.evaluate.index import apply_fusion, evaluate_index, tune_index
 from search.evaluate.report import metric_table, recommend_default, render_markdown
 from search.evaluate.runner import (
     S_BM25,
     S_DENSE,
     S_HYBRID,
     S_TUNED,
-    apply_fusion,
-    evaluate_index,
     evaluate_searcher,
-    prepare_beir_index,
     reranked,
-    tune_index,
 )
 from search.fusion_config import load_fusion
 from search.metrics import doc_ranking, evaluate_run, run_from_ranking
 from search.models import FusionParams
 from search.pipeline import Searcher
+from search.rerank.base import RerankResult
 from search.settings import Settings
 
 # (doc id, title, text); the relevant document of each topic carries the query's rare words.
@@ -121,17 +120,10 @@ class OracleReranker:
         self.seen: list[tuple[str, str]] = []
         self.answer = {QUERIES[t]: TOPICS[t][0] for t in TOPICS}
 
-    def score(self, query: str, documents: Sequence[str], progress: object = None) -> list[float]:
+    def score(self, query: str, documents: Sequence[str], progress: object = None) -> RerankResult:
         self.seen += [(query, d) for d in documents]
         title = self.answer.get(query.lower())
-        return [1.0 if d.split("\n", 1)[0] == title else 0.0 for d in documents]
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    from ingest.embed import Embedder
-
-    return Embedder(Settings().embedding_model)
+        return RerankResult([1.0 if d.split("\n", 1)[0] == title else 0.0 for d in documents])
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +160,7 @@ def test_cli_prints_tables_writes_files_and_metrics_match_an_independent_computa
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("ingest.embed.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("search.embedding.make_embedder", lambda *a, **k: embedder)
     out, cache = tmp_path / "out", tmp_path / "cache"
     argv = [
         "--beir",

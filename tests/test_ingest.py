@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.embed import Embedder
 from ingest.pipeline import file_sources, run_ingest
 from search.backends import open_backend, open_writer
 from search.backends.local import store
+from search.embedding import Embedder
 from search.errors import IndexMismatchError, QueryError
 from search.models import BM25, DENSE, FUSED
 from search.pipeline import Searcher
+from search.rerank.base import RerankResult
 from search.settings import Settings
 from tests.pdfs import make_pdf
 
@@ -173,7 +174,7 @@ def test_reranked_list_is_the_fused_top_depth_reordered(tmp_path, embedder):
         name, backend, device = "reverse", "test", "cpu"
 
         def score(self, query, documents, progress=None):
-            return [float(i) for i in range(len(documents))]
+            return RerankResult([float(i) for i in range(len(documents))])
 
     root = make_corpus(tmp_path / "docs")
     _, settings = ingest(root, tmp_path / "idx", embedder)

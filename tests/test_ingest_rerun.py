@@ -11,10 +11,10 @@ import textwrap
 from pathlib import Path
 
 from ingest import pipeline
-from ingest.embed import Embedder
 from ingest.load import default_doc_id
 from ingest.pipeline import _DocIds, file_sources, run_ingest
 from search.backends import open_writer
+from search.embedding import Embedder
 from search.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -99,13 +99,13 @@ def test_scores_are_mapped_back_to_input_order(
     assert isinstance(reranker, ApiReranker)
     docs = ["nothing here", "reset the router", "router", "reset"]
     calls: list[tuple[int, int]] = []
-    scores = reranker.score("reset router", docs, progress=lambda d, t: calls.append((d, t)))
+    scores = reranker.score("reset router", docs, progress=lambda d, t: calls.append((d, t))).scores
     assert scores == [0.0, 1.0, 0.5, 0.5]  # the server returned them sorted as [1, 2, 3, 0]
     assert calls[-1] == (4, 4)
     sent = server.requests[-1]
     assert sent["path"] == "/v1/models/rerank"
     assert (sent["model"], sent["query"], sent["documents"]) == ("zerank-1", "reset router", docs)
-    assert reranker.score("reset router", []) == []
+    assert reranker.score("reset router", []).scores == []
 
 
 def test_bad_key_gives_clear_error_without_the_key(settings: Settings) -> None:

@@ -71,7 +71,7 @@ def test_tiny_zerank_loads_from_a_path(tiny_zerank_path: Path) -> None:
     assert status.loaded and status.reason == ""
     assert (status.backend, status.device, status.name) == ("zerank", "cpu", str(tiny_zerank_path))
     assert reranker.max_tokens == 256
-    scores = reranker.score("q", ["a", "b c"])
+    scores = reranker.score("q", ["a", "b c"]).scores
     assert len(scores) == 2 and all(0 < s < 1 for s in scores)
 
 
@@ -117,7 +117,7 @@ def test_cross_encoder_matches_predict_in_input_order(tiny_cross_encoder: Path) 
     query = "how do I reset the router"
     docs = ["reset", "hold the reset button for ten seconds", "", "router manual, page two", "a b c d e f g"]
     calls: list[tuple[int, int]] = []
-    got = reranker.score(query, docs, progress=lambda d, t: calls.append((d, t)))
+    got = reranker.score(query, docs, progress=lambda d, t: calls.append((d, t))).scores
     expected = CrossEncoder(str(tiny_cross_encoder), device="cpu").predict([(query, d) for d in docs])
     assert got == pytest.approx([float(x) for x in expected], abs=1e-5)
     assert len(set(round(s, 4) for s in got)) > 1  # the comparison can tell documents apart

@@ -90,7 +90,7 @@ def test_scores_equal_reference_for_any_budget(
 ) -> None:
     reranker.token_budget = budget
     try:
-        got = reranker.score(QUERY, DOCS)
+        got = reranker.score(QUERY, DOCS).scores
     finally:
         reranker.token_budget = 16384
     ref = reference
@@ -118,14 +118,14 @@ def test_yes_logits_match_full_logits_with_padding(reranker: ZerankReranker) -> 
 
 
 def test_output_order_is_input_order(reranker: ZerankReranker) -> None:
-    base = dict(zip(DOCS, reranker.score(QUERY, DOCS), strict=True))
+    base = dict(zip(DOCS, reranker.score(QUERY, DOCS).scores, strict=True))
     rng = random.Random(7)
     for _ in range(3):
         shuffled = DOCS[:]
         rng.shuffle(shuffled)
         reranker.token_budget = rng.choice([1, 64, 512])
         try:
-            scores = reranker.score(QUERY, shuffled)
+            scores = reranker.score(QUERY, shuffled).scores
         finally:
             reranker.token_budget = 16384
         assert scores == pytest.approx([base[d] for d in shuffled], abs=1e-5)
@@ -149,11 +149,10 @@ def test_long_query_and_documents_are_truncated_keeping_the_template(tiny_zerank
         starts = [i for i in range(len(ids) - 3) if ids[i : i + 4] == user_ids]
         assert len(starts) == 1
         assert starts[0] - 3 == 32  # the query kept exactly max_tokens // 2 tokens
-    scores = rr.score(long_query, docs)
-    assert len(scores) == 3 and all(0.0 < s < 1.0 for s in scores)
-    assert rr.last_warnings == warnings
-    rr.score("short", ["short doc"])
-    assert rr.last_warnings == []
+    result = rr.score(long_query, docs)
+    assert len(result.scores) == 3 and all(0.0 < s < 1.0 for s in result.scores)
+    assert result.warnings == warnings
+    assert rr.score("short", ["short doc"]).warnings == []
 
 
 def test_progress_reaches_total(reranker: ZerankReranker) -> None:
@@ -169,7 +168,7 @@ def test_progress_reaches_total(reranker: ZerankReranker) -> None:
 
 
 def test_empty_document_list(reranker: ZerankReranker) -> None:
-    assert reranker.score(QUERY, []) == []
+    assert reranker.score(QUERY, []).scores == []
 
 
 def test_attributes(reranker: ZerankReranker, tiny_zerank_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The retrieval interface the pipeline, the app and the evaluation see.
 
-FAISS and bm25s live behind it (`search.backends.local`); a Qdrant backend is meant to slot in
+FAISS and bm25s live behind it (`search.backends.local`); a scale-out engine (Milvus) slots in
 beside it without the pipeline changing. Ids are chunk ids (`Chunk.id`), never storage positions.
 """
 
@@ -40,6 +40,10 @@ class IndexBackend(Protocol):
     manifest: dict[str, Any]
 
     def __len__(self) -> int: ...
+
+    def analyze(self, text: str) -> list[str]:
+        """The terms the lexical index derives from `text` (what BM25 matches; used to highlight)."""
+        ...
 
     def lexical_search(self, query: str, k: int) -> list[Scored]: ...
 

@@ -84,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {folder} is not a BEIR folder (no corpus.jsonl)", file=sys.stderr)
             return 2
 
-    from ingest.embed import Embedder
+    from ingest.beir import prepare_beir_index
+    from search.embedding import make_embedder
+    from search.evaluate.beir import evaluate_beir
     from search.evaluate.report import render_markdown, write_outputs
-    from search.evaluate.runner import evaluate_beir
     from search.rerank.load import load_reranker
 
     started = time.perf_counter()
-    embedder = Embedder(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+    embedder = make_embedder(settings)
     reranker, status = load_reranker(settings)
     if settings.reranker != "none" and reranker is None:
         print(f"warning: {status.line()}; reporting first-stage columns only", file=sys.stderr)
@@ -98,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     for folder in args.beir:
         try:
+            index = prepare_beir_index(
+                folder, settings, args.cache, embedder=embedder, show_progress=not args.quiet
+            )
             report = evaluate_beir(
                 folder,
-                settings,
-                cache_dir=args.cache,
+                index,
                 embedder=embedder,
                 reranker=reranker,
                 reranker_status=status,

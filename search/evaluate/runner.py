@@ -14,21 +14,17 @@ judgments); `progress(stage, done, total)` lets the app drive its own progress b
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from search import judgments
 from search.errors import QueryError
 from search.fusion import fuse
-from search.fusion_config import default_fusion, save_fusion
 from search.metrics import (
     DEFAULT_METRICS,
     HEADLINE,
@@ -40,7 +36,6 @@ from search.metrics import (
 )
 from search.models import BM25, DENSE, FUSED, FusionParams
 from search.pipeline import Searcher
-from search.settings import Settings
 from search.tuning import TuningResult, fusion_grid, score_configs, tune
 
 log = logging.getLogger(__name__)
@@ -106,10 +101,6 @@ class DatasetReport:
 
     def score(self, system: str, metric: str = HEADLINE) -> float | None:
         return self.scores.get(system, {}).get(metric)
-
-    @property
-    def has_rerank(self) -> bool:
-        return any(s.endswith(RERANK_SUFFIX) for s in self.systems)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -384,10 +375,10 @@ def _rerank_all(
             scores: dict[str, float] = {}
             if first:
                 t0 = time.perf_counter()
-                scores.update(searcher.rerank(ql.text, first))
+                scores.update(searcher.rerank(ql.text, first)[0])
                 rerank_ms.append((time.perf_counter() - t0) * 1000)
             if rest:
-                scores.update(searcher.rerank(ql.text, rest))
+                scores.update(searcher.rerank(ql.text, rest)[0])
         except Exception as exc:  # any backend failure ends reranking for this set
             log.warning("reranking failed on %s query %s: %s", name, qid, exc)
             notes.append(f"reranking failed ({exc}); reranked columns left out")
@@ -441,266 +432,6 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
 
 # ---------------------------------------------------------------------------------------------
 # the app: the open index and the judgments stored beside it
-
-
-def evaluate_index(
-    searcher: Searcher,
-    split: str = judgments.USER_SPLIT,
-    *,
-    rerank: bool = True,
-    rerank_systems: Sequence[str] | None = None,
-    rerank_depth: int | None = None,
-    max_queries: int | None = None,
-    show_progress: bool = False,
-    progress: EvalProgress | None = None,
-) -> DatasetReport:
-    """The Evaluate tab: NDCG@10 (and the rest) of BM25, dense and the index's hybrid, each before
-    and after reranking, on the judged queries of `split` beside the searcher's index.
-
-    Reranking dominates the cost on CPU: `rerank_systems=("Hybrid",)` reranks only the hybrid
-    list (what search shows), `rerank_depth` (default: settings) how much of it."""
-    index_dir = Path(searcher.settings.index_dir)
-    queries, qrels = judgments.load(index_dir, split)
-    queries = _cap(queries, max_queries)
-    s = searcher.settings
-    return evaluate_searcher(
-        searcher,
-        queries,
-        qrels,
-        name=index_dir.name or str(index_dir),
-        split=split,
-        fusion=searcher.fusion,
-        rerank=rerank,
-        candidates=s.candidates,
-        rerank_depth=s.rerank_depth if rerank_depth is None else rerank_depth,
-        rerank_systems=rerank_systems,
-        show_progress=show_progress,
-        progress=progress,
-    )
-
-
-@dataclass
-class TuneOutcome:
-    """What tuning on the user's judgments would change: NDCG@10 of the current fusion and the
-    cross-validated NDCG@10 of tuning, both over the same judged queries, each query scored by a
-    choice made without it (`after` is None with fewer than 2 judged queries)."""
-
-    params: FusionParams  # the choice made on all judged queries (what `apply_fusion` stores)
-    current: FusionParams
-    before: float  # current fusion, mean NDCG@10 over the judged queries
-    after: float | None  # tuned, held-out (k-fold) mean NDCG@10 over the same queries
-    in_sample: float  # the chosen params on all judged queries (optimistic)
-    bm25: float
-    dense: float
-    n_queries: int
-    folds: int
-    split: str
-    result: TuningResult
-
-    def summary(self) -> str:
-        after = "n/a (judge at least 2 queries)" if self.after is None else f"{self.after:.3f}"
-        return (
-            f"{self.params.describe()} — NDCG@10 on {self.n_queries} judged queries: current "
-            f"({self.current.describe()}) {self.before:.3f}, tuned {after} held-out "
-            f"({self.folds}-fold); BM25 {self.bm25:.3f}, dense {self.dense:.3f}"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "params": self.params.to_dict(),
-            "current": self.current.to_dict(),
-            "before": self.before,
-            "after": self.after,
-            "in_sample": self.in_sample,
-            "bm25": self.bm25,
-            "dense": self.dense,
-            "n_queries": self.n_queries,
-            "folds": self.folds,
-            "split": self.split,
-            "summary": self.summary(),
-        }
-
-
-def tune_index(
-    searcher: Searcher,
-    split: str = judgments.USER_SPLIT,
-    *,
-    folds: int = 5,
-    max_queries: int | None = None,
-    show_progress: bool = False,
-    progress: EvalProgress | None = None,
-) -> TuneOutcome:
-    """Tune the fusion on the judged queries of `split` beside the index (nothing is stored;
-    call `apply_fusion(searcher, outcome.params)` to keep it)."""
-    index_dir = Path(searcher.settings.index_dir)
-    queries, qrels = judgments.load(index_dir, split)
-    queries = _cap(queries, max_queries)
-    judged = positive_qrels(qrels)
-    queries = {q: t for q, t in queries.items() if q in judged}
-    if not queries:
-        raise ValueError(
-            f"no judged query with a relevant document in {split!r}: mark some hits relevant first"
-        )
-    current = searcher.fusion
-    lists = collect_lists(
-        searcher,
-        queries,
-        candidates=searcher.settings.candidates,
-        fusion=current,
-        desc="retrieve",
-        show_progress=show_progress,
-        progress=progress,
-    )
-    doc_of = DocMap(searcher)
-    result = _tune_lists(lists, doc_of, judged, current, folds, split, show_progress)
-    return TuneOutcome(
-        params=result.params,
-        current=current,
-        before=result.baseline_score,
-        after=result.cv_score,
-        in_sample=result.score,
-        bm25=result.bm25_score,
-        dense=result.dense_score,
-        n_queries=result.n_queries,
-        folds=result.folds,
-        split=split,
-        result=result,
-    )
-
-
-def apply_fusion(searcher: Searcher, params: FusionParams) -> None:
-    """Store `params` with the searcher's index (fusion.json) and use them from the next query on."""
-    save_fusion(Path(searcher.settings.index_dir), params)
-    searcher.fusion = params
-
-
-# ---------------------------------------------------------------------------------------------
-# the CLI: BEIR folders, one cached index each
-
-
-def cache_key(folder: Path, settings: Settings) -> str:
-    """`<corpus name>-<hash>`: the hash covers the corpus file's size and mtime and every setting that
-    changes what is indexed, so a changed corpus or model gets its own index, an unchanged one is reused."""
-    corpus = Path(folder) / "corpus.jsonl"
-    st = corpus.stat()
-    parts = [
-        str(corpus.resolve()),
-        st.st_size,
-        st.st_mtime_ns,
-        settings.embedding_model,
-        settings.chunk_tokens,
-        settings.chunk_overlap,
-        settings.vector_index,
-        settings.hnsw_m,
-        settings.bm25_k1,
-        settings.bm25_b,
-        settings.bm25_stemmer,
-        settings.bm25_stopwords,
-    ]
-    digest = hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:10]
-    return f"{Path(folder).resolve().name}-{digest}"
-
-
-def prepare_beir_index(
-    folder: Path, settings: Settings, cache_dir: Path, *, embedder: Any = None, show_progress: bool = True
-) -> Settings:
-    """Build or update (incrementally, with the normal ingest) the cached index of a BEIR folder and
-    copy its judgments beside it; returns the settings pointing at that index."""
-    from ingest.beir import beir_sources, copy_judgments
-    from ingest.pipeline import run_ingest
-    from search.backends import open_writer
-
-    index_dir = Path(cache_dir) / cache_key(folder, settings)
-    s = replace(settings, index_dir=index_dir)
-    report = run_ingest(
-        beir_sources(Path(folder)), open_writer(s), s, embedder=embedder, show_progress=show_progress
-    )
-    log.info("%s", report.summary())
-    copy_judgments(Path(folder), index_dir)
-    return s
-
-
-def tuning_split(index_dir: Path, preferences: Sequence[str]) -> str | None:
-    """The first of `preferences` (e.g. dev, then train) with a qrels file beside the index."""
-    for name in preferences:
-        found = judgments.resolve_split(index_dir, name)
-        if found:
-            return found
-    return None
-
-
-def evaluate_beir(
-    folder: Path,
-    settings: Settings,
-    *,
-    cache_dir: Path,
-    embedder: Any,
-    reranker: Any = None,
-    reranker_status: Any = None,
-    split: str = "test",
-    tune_on: Sequence[str] = (),
-    max_queries: int | None = None,
-    save_tuned: bool = True,
-    fixed_grid: bool = True,
-    show_progress: bool = True,
-    progress: EvalProgress | None = None,
-) -> DatasetReport:
-    """One BEIR folder end to end: cached index, judged split, optional tuning on another split.
-
-    When the evaluated split contains queries of the tuning split (AILA's test.tsv holds all 50
-    queries, train_q1-q10 ten of them), those are left out of the evaluation, so no column is ever
-    scored on a query that tuning saw; the report notes it."""
-    s = prepare_beir_index(folder, settings, cache_dir, embedder=embedder, show_progress=show_progress)
-    index_dir = Path(s.index_dir)
-    name = Path(folder).resolve().name
-    eval_split = judgments.resolve_split(index_dir, split) or split
-    queries, qrels = judgments.load(index_dir, eval_split)
-    notes: list[str] = []
-    tune_queries = tune_qrels = None
-    tune_name = ""
-    if tune_on:
-        found = tuning_split(index_dir, tune_on)
-        if found is None or found == eval_split:
-            notes.append(f"no tuning split among {', '.join(tune_on)} apart from {eval_split}: not tuned")
-        else:
-            tune_name = found
-            tune_queries, tune_qrels = judgments.load(index_dir, found)
-            # the whole tuning split stays out of the evaluation, also the part --max-queries skips
-            shared = set(queries) & set(tune_queries)
-            tune_judged = positive_qrels(tune_qrels)
-            tune_queries = _cap({q: t for q, t in tune_queries.items() if q in tune_judged}, max_queries)
-            if shared:
-                notes.append(
-                    f"{len(shared)} queries of {found} also in {eval_split}: left out of the evaluation"
-                )
-                queries = {q: t for q, t in queries.items() if q not in shared}
-    judged = positive_qrels(qrels)
-    queries = _cap({q: t for q, t in queries.items() if q in judged}, max_queries)
-    from search.backends import open_backend
-
-    searcher = Searcher(open_backend(s), embedder, s, reranker, reranker_status, fusion=default_fusion(s))
-    report = evaluate_searcher(
-        searcher,
-        queries,
-        qrels,
-        name=name,
-        split=eval_split,
-        fusion=default_fusion(s),
-        rerank=reranker is not None,
-        candidates=s.candidates,
-        rerank_depth=s.rerank_depth,
-        tune_queries=tune_queries,
-        tune_qrels=tune_qrels,
-        tune_split=tune_name,
-        fixed_grid=fixed_grid,
-        show_progress=show_progress,
-        progress=progress,
-    )
-    report.notes = notes + report.notes
-    if report.tuning and save_tuned:
-        save_fusion(index_dir, report.tuning.result.params)
-        report.tuning.saved_to = str(index_dir / "fusion.json")
-    return report
 
 
 def _cap(queries: Mapping[str, str], max_queries: int | None) -> dict[str, str]:

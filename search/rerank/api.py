@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Sequence
 
-from search.rerank.base import Progress, clip_pair
+from search.rerank.base import Progress, RerankResult, clip_pair
 from search.rerank.errors import RerankerError
 from search.settings import Settings
 
@@ -42,20 +42,17 @@ class ApiReranker:
         self.timeout_s = settings.api_timeout_s
         self.max_query_chars = settings.rerank_max_query_chars
         self.max_doc_chars = settings.rerank_max_doc_chars
-        self.last_warnings: list[str] = []
         self._client = ZeroEntropy(
             api_key=key, base_url=settings.api_url, timeout=settings.api_timeout_s, max_retries=max_retries
         )
 
-    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> list[float]:
+    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
         """One relevance_score per document, in input order; failures raise `RerankerError`."""
         import zeroentropy
 
-        query, docs, self.last_warnings = clip_pair(
-            query, documents, self.max_query_chars, self.max_doc_chars
-        )
+        query, docs, warnings = clip_pair(query, documents, self.max_query_chars, self.max_doc_chars)
         if not docs:
-            return []
+            return RerankResult([], warnings)
         try:
             response = self._client.models.rerank(model=self.model, query=query, documents=docs)
         except zeroentropy.AuthenticationError:
@@ -85,7 +82,7 @@ class ApiReranker:
             raise RerankerError(f"ZeroEntropy API returned no score for {missing} of {len(docs)} documents")
         if progress is not None:
             progress(len(docs), len(docs))
-        return [float(v) for v in out if v is not None]
+        return RerankResult([float(v) for v in out if v is not None], warnings)
 
     def _safe(self, text: str) -> str:
         """One line, bounded, with the key blanked in case a server echoes it."""

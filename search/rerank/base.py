@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 #: Called as progress(done, total) while a long rerank runs (the app turns it into a progress bar).
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RerankResult:
+    """One score per document, in input order, and what the reranker had to cut to read them.
+
+    Returned rather than kept on the reranker, so concurrent searches never see each other's warnings."""
+
+    scores: list[float]
+    warnings: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -17,8 +28,8 @@ class Reranker(Protocol):
     backend: str  # "zerank" | "cross-encoder" | "api"
     device: str  # "cuda" | "cpu" | "hosted API"
 
-    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> list[float]:
-        """One score per document, in input order."""
+    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
+        """One score per document, in input order, with warnings about clipped input."""
         ...
 
 

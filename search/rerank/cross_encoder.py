@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from search.rerank.base import Progress, clip_pair
+from search.rerank.base import Progress, RerankResult, clip_pair
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ class CrossEncoderReranker:
         self.batch_size = max(1, batch_size)
         self.max_query_chars = max_query_chars
         self.max_doc_chars = max_doc_chars
-        self.last_warnings: list[str] = []
 
     @classmethod
     def from_pretrained(
@@ -64,11 +63,9 @@ class CrossEncoderReranker:
         )
         return cls(model, name=name_or_path, **kwargs)
 
-    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> list[float]:
+    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
         """Scores in input order; pairs run longest first in `batch_size` batches to limit padding."""
-        query, docs, self.last_warnings = clip_pair(
-            query, documents, self.max_query_chars, self.max_doc_chars
-        )
+        query, docs, warnings = clip_pair(query, documents, self.max_query_chars, self.max_doc_chars)
         total = len(docs)
         out = [0.0] * total
         order = sorted(range(total), key=lambda i: -len(docs[i]))
@@ -84,4 +81,4 @@ class CrossEncoderReranker:
                 out[i] = float(value)
             if progress is not None:
                 progress(min(start + self.batch_size, total), total)
-        return out
+        return RerankResult(out, warnings)

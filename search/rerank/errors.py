@@ -1,8 +1,6 @@
 """The one exception a reranker raises at query time, so callers can catch it without knowing
-which backend (local model or hosted API) is behind the interface."""
+which backend (local model or hosted API) is behind the interface (part of `SearchError`)."""
 
-from __future__ import annotations
+from search.errors import RerankerError
 
-
-class RerankerError(RuntimeError):
-    """A rerank call failed for a reason worth showing a user in one line (bad key, timeout, ...)."""
+__all__ = ["RerankerError"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from search.rerank.base import Progress, clip_pair
+from search.rerank.base import Progress, RerankResult, clip_pair
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +116,8 @@ def logit_to_score(logit: float) -> float:
 class ZerankReranker:
     """zerank-1 (or zerank-1-small, or any checkpoint of that recipe) loaded once and reused.
 
-    `last_warnings` holds what the most recent `score()` call had to cut (query clipped or
-    truncated, documents truncated), one line each, for the caller to show. Concurrent callers
-    should use `score_with_warnings()`, which returns them instead.
+    `score()` returns what it had to cut (query clipped or truncated, documents truncated) with
+    the scores, one line each, for the caller to show.
     """
 
     backend = "zerank"
@@ -150,7 +149,6 @@ class ZerankReranker:
         pad = tokenizer.pad_token_id
         self.pad_id: int = pad if pad is not None else (tokenizer.eos_token_id or 0)
         self._pieces = self._template_pieces()
-        self.last_warnings: list[str] = []
 
     @classmethod
     def from_pretrained(
@@ -250,10 +248,8 @@ class ZerankReranker:
             warnings.append(f"{docs_cut} of {len(docs)} documents truncated to {self.max_tokens} tokens")
         return sequences, warnings
 
-    def score_with_warnings(
-        self, query: str, documents: Sequence[str], progress: Progress | None = None
-    ) -> tuple[list[float], list[str]]:
-        """Scores in input order plus what had to be cut; safe to call from several threads."""
+    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
+        """Scores in [0, 1] in input order plus what had to be cut; safe to call from several threads."""
         sequences, warnings = self.build_inputs(query, documents)
         logits = yes_logits(
             self.model,
@@ -265,9 +261,4 @@ class ZerankReranker:
         )
         for line in warnings:
             logger.info("rerank: %s", line)
-        return [logit_to_score(x) for x in logits], warnings
-
-    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> list[float]:
-        """One score in [0, 1] per document, in input order; cuts are left in `last_warnings`."""
-        scores, self.last_warnings = self.score_with_warnings(query, documents, progress)
-        return scores
+        return RerankResult([logit_to_score(x) for x in logits], warnings)

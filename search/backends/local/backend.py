@@ -47,6 +47,10 @@ class LocalBackend:
     def __len__(self) -> int:
         return len(self._chunks)
 
+    def analyze(self, text: str) -> list[str]:
+        """The terms BM25 matches for `text`: this index's own tokenizer, stemmer and stop words."""
+        return self._lexical.analyze(text)
+
     def lexical_search(self, query: str, k: int) -> list[Scored]:
         return [(self._chunks[i].id, s) for i, s in self._lexical.search(query, k)]
 

@@ -99,6 +99,10 @@ class LexicalIndex:
         nonoccurrence = getattr(model, "nonoccurrence_array", None)
         self._nonoccurrence = None if nonoccurrence is None else np.asarray(nonoccurrence)
 
+    def analyze(self, text: str) -> list[str]:
+        """`text` as this index tokenises a query: its stemmer and stop words."""
+        return query_tokens(text, self.stemmer, self.stopwords)
+
     @classmethod
     def build(
         cls, texts: Sequence[str], *, k1: float, b: float, stemmer: str, stopwords: str

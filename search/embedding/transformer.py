@@ -1,4 +1,4 @@
-"""Sentence embeddings (L2-normalised, so inner product is cosine) for chunks and queries."""
+"""A sentence-transformers (torch) embedder: L2-normalised vectors, so inner product is cosine."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ FAST_QUERY_TOLERANCE = 1e-5
 QUERY_THREADS = 1
 
 
-class Embedder:
+class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded once; `name` is what the index manifest records.
 
     With `lazy=True` the model is loaded on first use (`embed`, `embed_query`, `dim`, ...), so a

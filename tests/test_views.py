@@ -7,9 +7,14 @@ import re
 import pytest
 
 from ingest.pipeline import IngestReport
-from search import show
+from search import payload
 from search.backends import DocumentInfo
+from search.backends.local.lexical import query_tokens
+from search.compare import agreement, movement_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Chunk, FusionParams, Hit, RerankerStatus, SearchResult
+from webapp import cards, documents
+from webapp import status as status_view
+from webapp.highlight import QueryTerms, highlight, reflow, snippet
 
 
 def chunk(
@@ -31,42 +36,58 @@ def result(fused: list[Hit], reranked: list[Hit] | None, warnings: list[str] | N
     return SearchResult("battery storage", stages, timings, FusionParams(), status, warnings or [])
 
 
+def english(text: str) -> list[str]:
+    """The local backend's default analyzer (Snowball English, bm25s English stop words)."""
+    return query_tokens(text, "english", "en")
+
+
+def terms_of(query: str) -> QueryTerms:
+    return QueryTerms(query, english)
+
+
 def test_query_terms_are_stems_without_stop_or_question_words() -> None:
-    terms = show.query_terms("How much battery storage did the batteries have?")
-    assert terms == {"batteri", "storag"}
+    terms = terms_of("How much battery storage did the batteries have?")
+    assert terms.terms == {"batteri", "storag"}
+
+
+def test_highlighting_follows_the_backends_analyzer() -> None:
+    """With no stemmer (a `bm25_stemmer=""` index) "batteries" is not what BM25 matched for "battery"."""
+    plain = QueryTerms("battery", lambda t: query_tokens(t, "", "en"))
+    assert highlight("battery batteries", plain) == "<mark>battery</mark> batteries"
+    assert highlight("battery batteries", terms_of("battery")).count("<mark>") == 2
 
 
 def test_highlight_marks_stem_matches_and_escapes_html() -> None:
     text = 'Batteries <script>alert("x")</script> & storage'
-    out = show.highlight(text, show.query_terms("battery storage"))
+    out = highlight(text, terms_of("battery storage"))
     assert "<script>" not in out and "&lt;script&gt;" in out and "&amp;" in out
     assert out.count("<mark>") == 2
     assert "<mark>Batteries</mark>" in out and "<mark>storage</mark>" in out
 
 
 def test_query_text_cannot_inject_markup() -> None:
-    out = show.highlight("a <b>bold</b> claim", show.query_terms("<b>bold</b>"))
+    out = highlight("a <b>bold</b> claim", terms_of("<b>bold</b>"))
     assert "<b>" not in out and "<mark>bold</mark>" in out
 
 
 def test_snippet_centres_on_the_terms_and_marks_cuts() -> None:
     text = ("filler words here " * 40) + "the quince jelly was stored in the cellar " + ("more filler " * 40)
-    out = show.snippet(text, show.query_terms("quince jelly cellar"), width=120)
+    out = snippet(text, terms_of("quince jelly cellar"), width=120)
     assert "<mark>quince</mark>" in out and "<mark>cellar</mark>" in out
     assert out.startswith("… ") and out.endswith(" …")
     assert len(re.sub(r"<[^>]+>", "", out)) <= 120 + 4
 
 
 def test_snippet_of_short_text_is_whole_and_drops_markdown_markup() -> None:
-    out = show.snippet("## Heading\n**Bold** storage", {"storag"})
+    out = snippet("## Heading\n**Bold** storage", terms_of("storage"))
     assert out == "Heading Bold <mark>storage</mark>"
 
 
 def test_reflow_joins_pdf_lines_but_keeps_paragraphs_and_plain_text() -> None:
-    assert show.reflow("one line\nnext line\n\nnew para grid-\nscale", paged=True) == (
+    assert reflow("one line\nnext line\n\nnew para grid-\nscale", paged=True) == (
         "one line next line\n\nnew para grid-scale"
     )
-    assert show.reflow("- item\n- item", paged=False) == "- item\n- item"
+    assert reflow("- item\n- item", paged=False) == "- item\n- item"
 
 
 @pytest.mark.parametrize(
@@ -80,32 +101,32 @@ def test_reflow_joins_pdf_lines_but_keeps_paragraphs_and_plain_text() -> None:
 )
 def test_movement_text_and_badge(fused: int, reranked: int, text: str, css: str) -> None:
     h = hit("c", fused, reranked)
-    assert show.movement_text(h, top_k=10) == text
-    badge = show.movement_badge(h, top_k=10)
+    assert movement_text(h, top_k=10) == text
+    badge = cards.movement_badge(h, top_k=10)
     assert css in badge and text in badge and 'title="' in badge
 
 
 def test_format_score_never_reads_as_a_percentage() -> None:
-    assert show.format_score(1 / 61) == "0.01639"
-    assert show.format_score(12.3456) == "12.35"
-    assert show.format_score(None) == "—"
+    assert cards.format_score(1 / 61) == "0.01639"
+    assert cards.format_score(12.3456) == "12.35"
+    assert cards.format_score(None) == "—"
 
 
 def test_model_label_shortens_paths_not_hub_ids() -> None:
-    assert show.model_label("zeroentropy/zerank-1") == "zeroentropy/zerank-1"
-    assert show.model_label("/tmp/models/tiny_zerank") == "tiny_zerank"
-    assert show.model_label("") == "reranker"
+    assert cards.model_label("zeroentropy/zerank-1") == "zeroentropy/zerank-1"
+    assert cards.model_label("/tmp/models/tiny_zerank") == "tiny_zerank"
+    assert cards.model_label("") == "reranker"
     assert (
-        show.reranked_title(RerankerStatus("/m/tiny_zerank", "zerank", "cpu", True))
+        cards.reranked_title(RerankerStatus("/m/tiny_zerank", "zerank", "cpu", True))
         == "Reranked by tiny_zerank"
     )
-    assert show.reranked_title(RerankerStatus("", "none")) == "Reranked"
+    assert cards.reranked_title(RerankerStatus("", "none")) == "Reranked"
 
 
 def test_hit_card_has_rank_badge_citation_stage_table_and_escaped_full_text() -> None:
     h = hit("c9", 9, 4, text="Storage <img src=x onerror=alert(1)> rose.")
     h.ranks[DENSE], h.scores[DENSE] = 12, 0.51
-    card = show.hit_card(h, RERANKED, terms={"storag"}, top_k=10, candidates=100, relevant=True)
+    card = cards.hit_card(h, RERANKED, terms=terms_of("storage"), top_k=10, candidates=100, relevant=True)
     assert card.startswith('<details class="hs-hit hs-relevant"')
     assert "#4" in card and "▲5 (was #9)" in card and "r.pdf, p. 2" in card and "score 0.9" in card
     assert "<img" not in card and "&lt;img" in card
@@ -113,68 +134,73 @@ def test_hit_card_has_rank_badge_citation_stage_table_and_escaped_full_text() ->
     assert "<td>#9</td><td>3.2</td>" in table  # BM25
     assert "<td>#12</td><td>0.51</td>" in table  # dense
     assert "✓ relevant" in card
-    fused_card = show.hit_card(h, FUSED, terms=set(), top_k=10, candidates=100)
+    fused_card = cards.hit_card(h, FUSED, terms=terms_of(""), top_k=10, candidates=100)
     assert "hs-move" not in fused_card and "#9" in fused_card and "hs-relevant" not in fused_card
 
 
 def test_stage_table_says_why_a_stage_is_missing() -> None:
     h = hit("c", 3)
-    table = show.stage_table(h, candidates=50)
+    table = cards.stage_table(h, candidates=50)
     assert "not in its top 50" in table and "not reranked" in table
 
 
 def test_column_html_escapes_the_title_and_shows_ndcg() -> None:
-    col = show.column_html(
+    col = cards.column_html(
         "Reranked by <x>",
         [hit("a", 1, 1)],
         RERANKED,
         query="x",
+        analyze=english,
         top_k=10,
         candidates=100,
         relevant=["a"],
         ndcg=0.5,
     )
     assert "Reranked by &lt;x&gt;" in col and "NDCG@10 0.500" in col and "hs-relevant" in col
-    empty = show.column_html("T", [], FUSED, query="q", top_k=10, candidates=100, empty="Nothing.")
+    empty = cards.column_html(
+        "T", [], FUSED, query="q", analyze=english, top_k=10, candidates=100, empty="Nothing."
+    )
     assert "Nothing." in empty
 
 
 def test_agreement_counts_shared_hits_and_order() -> None:
     fused = [hit(c, i) for i, c in enumerate("abcd", start=1)]
     reranked = [hit("b", 2, 1), hit("a", 1, 2), hit("x", 40, 3), hit("c", 3, 4)]
-    agree = show.agreement(result(fused, reranked), top_k=4)
+    agree = agreement(result(fused, reranked), top_k=4)
     assert agree.shared == 3 and agree.overlap == pytest.approx(0.75)
     assert agree.tau == pytest.approx(1 / 3)  # a, b, c: one swapped pair out of three
-    assert show.agreement(result(fused, None), top_k=4) is None
-    assert "3 of their top 4" in show.agreement_line(agree)
-    assert "did not run" in show.agreement_line(None)
+    assert agreement(result(fused, None), top_k=4) is None
+    assert "3 of their top 4" in status_view.agreement_line(agree)
+    assert "did not run" in status_view.agreement_line(None)
 
 
 def test_timings_line_is_in_pipeline_order() -> None:
-    line = show.timings_line({"rerank": 1500.0, "embed": 5.0, "bm25": 0.8, "total": 1506.0, "fusion": 0.05})
+    line = status_view.timings_line(
+        {"rerank": 1500.0, "embed": 5.0, "bm25": 0.8, "total": 1506.0, "fusion": 0.05}
+    )
     assert line == "embed query 5.0 ms · BM25 0.80 ms · fusion 0.05 ms · rerank 1.50 s · total 1.51 s"
 
 
 def test_footer_has_timings_agreement_fusion_and_escaped_warnings() -> None:
     res = result([hit("a", 1)], [hit("a", 1, 1)], warnings=["query cut <b>"])
-    footer = show.footer_html(res, top_k=10)
+    footer = status_view.footer_html(res, top_k=10)
     assert "Timings" in footer and "overlap@10" in footer and "RRF k=60" in footer
     assert "query cut &lt;b&gt;" in footer
 
 
 def test_status_lines() -> None:
     cpu = RerankerStatus("zeroentropy/zerank-1", "zerank", "cpu", True)
-    before = show.status_html(cpu)
+    before = status_view.status_html(cpu)
     assert "CPU" in before and "slow" in before and "rerank depth" in before
-    slow = show.status_html(cpu, seconds_per_chunk=0.5, depth=100)
+    slow = status_view.status_html(cpu, seconds_per_chunk=0.5, depth=100)
     assert "500 ms per passage" in slow and "50 s" in slow and "e.g. 20" in slow and "hs-warn" in slow
-    fast = show.status_html(cpu, seconds_per_chunk=0.005, depth=100)
+    fast = status_view.status_html(cpu, seconds_per_chunk=0.005, depth=100)
     assert "500 ms to rerank 100" in fast and "hs-ok" in fast
-    gpu = show.status_html(
+    gpu = status_view.status_html(
         RerankerStatus("zeroentropy/zerank-1", "zerank", "cuda", True), collection="My documents"
     )
     assert "GPU (cuda)" in gpu and "slow" not in gpu and "My documents" in gpu
-    off = show.status_html(
+    off = status_view.status_html(
         RerankerStatus("zeroentropy/zerank-1", "zerank", "", False, "not cached <offline>")
     )
     assert "Reranker off" in off and "not cached &lt;offline&gt;" in off and "Search still works" in off
@@ -183,7 +209,7 @@ def test_status_lines() -> None:
 def test_result_json_has_both_lists_moves_timings_and_agreement() -> None:
     fused = [hit("a", 1), hit("b", 2)]
     reranked = [hit("b", 2, 1), hit("a", 1, 2)]
-    out = show.result_json(result(fused, reranked), top_k=10, collection="Sample corpus")
+    out = payload.result_json(result(fused, reranked), top_k=10, collection="Sample corpus")
     assert [h["chunk_id"] for h in out["fused"]] == ["a", "b"]
     assert [h["movement"] for h in out["reranked"]] == ["▲1 (was #2)", "▼1 (was #1)"]
     assert "movement" not in out["fused"][0]
@@ -201,19 +227,21 @@ def test_ingest_html_and_json_name_each_file() -> None:
         pages=7,
         chunks=20,
     )
-    out = show.ingest_html(report, "My documents")
+    out = documents.ingest_html(report, "My documents")
     assert "a.pdf" in out and "bad &lt;1&gt;.pdf" in out and "not a PDF" in out and "/tmp/up" not in out
     assert "My documents now holds 3 documents, 7 pages, 20 passages" in out
-    data = show.ingest_json(report, "My documents")
+    data = documents.ingest_json(report, "My documents")
     assert data["skipped"] == [{"file": "bad <1>.pdf", "reason": "not a PDF"}] and data["added"] == ["a.pdf"]
-    nothing = show.ingest_html(IngestReport(index_dir="/x", skipped=[("b.pdf", "damaged")]), "My documents")
+    nothing = documents.ingest_html(
+        IngestReport(index_dir="/x", skipped=[("b.pdf", "damaged")]), "My documents"
+    )
     assert "Nothing was added" in nothing
 
 
 def test_document_rows_are_sorted_by_file_name() -> None:
     docs = [DocumentInfo("2", "up/b.md", "B", "h", 0, 3), DocumentInfo("1", "a.pdf", "A", "h", 4, 9)]
-    assert show.document_rows(docs) == [["a.pdf", "A", 4, 9], ["b.md", "B", "", 3]]
-    assert show.document_json(docs[0]) == {
+    assert documents.document_rows(docs) == [["a.pdf", "A", 4, 9], ["b.md", "B", "", 3]]
+    assert payload.document_json(docs[0]) == {
         "doc_id": "2",
         "file": "b.md",
         "title": "B",

@@ -1,0 +1,306 @@
+"""What each widget event does, as plain functions of plain values: a session id, the controls'
+values, and the service. They return view data (HTML strings, lists, dataclasses) that `app.py`
+puts into widgets, so every path is tested without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from search.metrics import ranking_ndcg
+from search.models import FUSED, RERANKED, FusionParams, Scope, SearchResult
+from search.pipeline import Retrieval
+from search.rerank.base import Progress
+from webapp import cards, documents
+from webapp import status as status_view
+from webapp.forms import fusion_from_ui
+from webapp.service import SearchService
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """The search controls as the user left them."""
+
+    query: str
+    scope: Scope = Scope.MAIN
+    top_k: int = 10
+    candidates: int = 100
+    depth: int = 100
+    mode: str | None = None
+    alpha: float | None = None
+    rerank: bool = True
+
+    @classmethod
+    def of(
+        cls,
+        query: str,
+        scope: str,
+        top_k: float,
+        candidates: float,
+        depth: float,
+        mode: str | None,
+        alpha: float | None,
+        rerank: bool,
+    ) -> SearchForm:
+        return cls(query, Scope(scope), int(top_k), int(candidates), int(depth), mode, alpha, bool(rerank))
+
+    @property
+    def reranks(self) -> bool:
+        return self.rerank and self.depth > 0
+
+
+@dataclass
+class SearchView:
+    """Both columns, the footer, and the judging checklist (label, doc id)."""
+
+    left: str
+    right: str
+    footer: str
+    judge_choices: list[tuple[str, str]] = field(default_factory=list)
+    judge_checked: list[str] = field(default_factory=list)
+
+
+class Callbacks:
+    """The app's behaviour over one `SearchService`; `app.py` only adapts widgets to these."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+        self.main_label = service.main_label()
+        self.private_marks = "" if service.shared else " (kept for this browser tab only)"
+        self._first: dict[str, Retrieval] = {}
+
+    # -- labels and status --
+
+    def scope_label(self, scope: Scope | str) -> str:
+        return "My documents" if Scope(scope) is Scope.MINE and not self.service.shared else self.main_label
+
+    def reranked_title(self) -> str:
+        return cards.reranked_title(self.service.reranker_status)
+
+    def status_line(self, scope: Scope | str, depth: float) -> str:
+        return status_view.status_html(
+            self.service.reranker_status,
+            seconds_per_chunk=self.service.seconds_per_chunk,
+            depth=int(depth),
+            collection=self.scope_label(scope),
+        )
+
+    # -- search --
+
+    def first_stage(self, session: str | None, form: SearchForm) -> SearchView:
+        """The hybrid list at once; the right column says reranking is on its way (or why not). The
+        candidates are kept, so the rerank step reorders exactly what was shown."""
+        searcher = self.service.searcher(session, form.scope)
+        fusion = self._fusion(searcher.fusion, form)
+        first = searcher.first_stage(form.query, top_k=form.top_k, candidates=form.candidates, fusion=fusion)
+        if session:
+            self._first[session] = first
+        result = searcher.finish(first, rerank=False)
+        self.service.remember(session, form.scope, result)
+        return self.render(session, form.scope, result, form.candidates, self._pending_note(form))
+
+    def rerank_stage(
+        self, session: str | None, form: SearchForm, progress: Progress | None = None
+    ) -> SearchView | None:
+        """Both lists from the first stage's candidates, reranked; None when there is nothing to do."""
+        if not (form.reranks and self.service.reranker_status.loaded):
+            return None
+        searcher = self.service.searcher(session, form.scope)
+        first = self._first.pop(session, None) if session else None
+        if first is None or first.query != searcher.check_query(form.query)[0]:
+            fusion = self._fusion(searcher.fusion, form)
+            first = searcher.first_stage(
+                form.query, top_k=form.top_k, candidates=form.candidates, fusion=fusion
+            )
+        result = searcher.finish(first, rerank=True, rerank_depth=form.depth, progress=progress)
+        self.service.remember(session, form.scope, result)
+        return self.render(session, form.scope, result, form.candidates)
+
+    def _fusion(self, base: FusionParams, form: SearchForm) -> FusionParams:
+        if form.mode is None and form.alpha is None:
+            return base
+        return fusion_from_ui(base, form.mode or base.mode, base.alpha if form.alpha is None else form.alpha)
+
+    def _pending_note(self, form: SearchForm) -> str:
+        status = self.service.reranker_status
+        if not status.loaded:
+            return status.line()
+        if not form.reranks:
+            return "Reranking is turned off in Settings."
+        reranker = self.service.reranker
+        eta = reranker.estimate_s(form.depth) if reranker is not None else None
+        wait = f" (about {eta:.0f} s)" if eta is not None and eta >= 2 else ""
+        return f"Reranking the top {form.depth} hybrid results{wait}…"
+
+    def render(
+        self,
+        session: str | None,
+        scope: Scope,
+        result: SearchResult,
+        candidates: int,
+        right_note: str | None = None,
+    ) -> SearchView:
+        """Both columns (relevant hits marked, NDCG@10 each when the query is judged), the footer,
+        and the judging checklist for the documents shown."""
+        top_k = max(len(result.stages.get(FUSED, [])), 1)
+        grades = self.service.relevance(session, scope, result.query)
+        relevant = {
+            h.chunk.id for hits in result.stages.values() for h in hits if grades.get(h.chunk.doc_id, 0) >= 1
+        }
+        analyze = self.service.searcher(session, scope).backend.analyze
+
+        def column(title: str, stage: str, empty: str = "No results.") -> str:
+            hits = result.stages.get(stage, [])
+            return cards.column_html(
+                title,
+                hits,
+                stage,
+                query=result.query,
+                analyze=analyze,
+                top_k=top_k,
+                candidates=candidates,
+                relevant=relevant if grades else None,
+                ndcg=column_ndcg(hits, grades) if hits else None,
+                empty=empty,
+            )
+
+        left = column(cards.FUSED_TITLE, FUSED, "No passage matched.")
+        if right_note is None:
+            right = column(self.reranked_title(), RERANKED)
+        else:
+            right = cards.message_column(self.reranked_title(), right_note)
+        shown = {h.chunk.doc_id: h.chunk for stage in (FUSED, RERANKED) for h in result.stages.get(stage, [])}
+        choices = [(f"{c.file_name} — {c.title}" if c.title else c.file_name, d) for d, c in shown.items()]
+        checked = [d for d in shown if grades.get(d, 0) >= 1]
+        footer = status_view.footer_html(result, top_k)
+        return SearchView(left, right, footer, choices, checked)
+
+    # -- judgments --
+
+    def save_judgments(
+        self, session: str | None, checked: Sequence[str] | None, candidates: int
+    ) -> tuple[SearchView, str]:
+        """Ticked documents become relevant (grade 1); unticking one that was relevant records it as
+        judged not relevant (0). The last result is redrawn with the new marks and NDCG."""
+        last = self.service.last_result(session)
+        if last is None:
+            raise_user("Search first, then tick the documents that answer the query.")
+        scope, result = last
+        ticked = set(checked or [])
+        grades = self.service.relevance(session, scope, result.query)
+        shown = {h.chunk.doc_id for hits in result.stages.values() for h in hits}
+        marks: dict[str, int | None] = {d: 1 for d in ticked if grades.get(d, 0) < 1}
+        marks |= {d: 0 for d in shown - ticked if grades.get(d, 0) >= 1}
+        if marks:
+            self.service.judge(session, scope, result.query, marks)
+        view = self.render(session, scope, result, candidates)
+        note = (
+            f"Saved {len(marks)} mark(s) for “{result.query}”{self.private_marks}."
+            if marks
+            else "Nothing changed."
+        )
+        return view, note
+
+    def split_choices(self, session: str | None, scope: Scope | str) -> tuple[list[str], str | None]:
+        splits = self.service.judgment_splits(session, Scope(scope))
+        value = ("user" if "user" in splits else splits[-1]) if splits else None
+        return splits, value
+
+    # -- documents --
+
+    def documents_view(self, session: str | None) -> DocumentsView:
+        """The session's documents table, the remove choices, whether "My documents" exists, the main list."""
+        service = self.service
+        docs = service.documents(session, Scope.MAIN if service.shared else Scope.MINE)
+        choices = [(documents.document_rows([d])[0][0], d.doc_id) for d in docs]
+        main_rows = documents.document_rows(service.documents(session, Scope.MAIN))
+        return DocumentsView(documents.document_rows(docs), choices, service.has_uploads(session), main_rows)
+
+    def ingest(self, session: str | None, paths: Sequence[str] | None) -> str:
+        if not paths:
+            raise_user("Choose one or more PDF, .txt or .md files first.")
+        report = self.service.ingest(session, list(paths))
+        return documents.ingest_html(report, self.scope_label(Scope.MINE))
+
+    def remove(self, session: str | None, doc_id: str | None) -> str:
+        if not doc_id:
+            raise_user("Choose a document to remove.")
+        self.service.remove(session, [doc_id], Scope.MAIN if self.service.shared else Scope.MINE)
+        return "<div class='hs-foot'>Removed.</div>"
+
+    # -- evaluation and tuning --
+
+    def evaluate(
+        self,
+        session: str | None,
+        scope: Scope | str,
+        split: str | None,
+        max_queries: int,
+        rerank: bool,
+        progress: Any = None,
+    ) -> str:
+        from search.evaluate.report import render_markdown
+
+        if not split:
+            raise_user("No judgments here yet: mark relevant results in the Search tab.")
+        report = self.service.evaluate(
+            session, Scope(scope), split, rerank=rerank, max_queries=max_queries, progress=progress
+        )
+        return render_markdown([report], title=f"{self.scope_label(scope)}: {split} judgments")
+
+    def tune(
+        self, session: str | None, scope: Scope | str, split: str | None, progress: Any = None
+    ) -> TuneView:
+        if not split:
+            raise_user("No judgments here yet: mark relevant results in the Search tab.")
+        outcome = self.service.tune(session, Scope(scope), split, progress=progress)
+        held_out = "n/a (judge at least 2 queries)" if outcome.after is None else f"{outcome.after:.3f}"
+        text = (
+            f"**Best fusion on {outcome.n_queries} judged queries**: {outcome.params.describe()}.\n\n"
+            f"NDCG@10 now ({outcome.current.describe()}): {outcome.before:.3f}; tuned, held-out "
+            f"({outcome.folds}-fold): {held_out}; BM25 alone {outcome.bm25:.3f}, "
+            f"dense alone {outcome.dense:.3f}."
+        )
+        better = outcome.after is not None and outcome.after > outcome.before
+        return TuneView(text, outcome.params.to_dict(), better or outcome.after is None)
+
+    def apply(
+        self, session: str | None, scope: Scope | str, params: dict[str, Any] | None
+    ) -> tuple[str, FusionParams]:
+        if not params:
+            raise_user("Tune first.")
+        applied = self.service.apply_fusion(session, Scope(scope), FusionParams.from_dict(params))
+        return (
+            f"Searches on {self.scope_label(scope)}{self.private_marks} now use {applied.describe()}.",
+            applied,
+        )
+
+
+@dataclass
+class DocumentsView:
+    rows: list[list[Any]]
+    remove_choices: list[tuple[str, str]]
+    has_uploads: bool
+    main_rows: list[list[Any]]
+
+
+@dataclass
+class TuneView:
+    text: str
+    params: dict[str, Any]
+    can_apply: bool
+
+
+def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> float | None:
+    """NDCG@k of a shown list at document level (a document counts at its best chunk), as the
+    evaluation ranks documents; None without a relevant judgment for the query."""
+    return ranking_ndcg([h.chunk.doc_id for h in hits], grades, k)
+
+
+def raise_user(message: str) -> NoReturn:
+    """Stop a callback with a message for the user (the app shows `UploadError`s as they are)."""
+    from search.errors import UploadError
+
+    raise UploadError(message)

@@ -1,0 +1,159 @@
+"""Hit cards and result columns: rank, movement, citation, score, snippet, and every stage's
+rank and score on expanding. Pure functions from engine objects to HTML."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import PurePath
+
+from search.compare import movement_text
+from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
+from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
+
+#: Column titles; the reranked one is completed with the model's name.
+FUSED_TITLE = "Hybrid (BM25 + dense, fused)"
+
+RERANKED_TITLE = "Reranked by {model}"
+
+STAGE_LABELS: dict[str, str] = {
+    BM25: "BM25 (keywords)",
+    DENSE: "Dense (meaning)",
+    FUSED: "Fused",
+    RERANKED: "Reranked",
+}
+
+STAGE_SCORES_NOTE = (
+    "Scores differ in kind from stage to stage: BM25 weighs matching words; dense is the cosine "
+    "similarity of meanings; fusion by RRF adds 1/(k + rank) per list (at most about 0.033 with k = 60), "
+    "weighted fusion mixes scores scaled to 0–1; the reranker gives its own relevance score."
+)
+
+
+def format_score(score: float | None) -> str:
+    """4 significant digits: RRF scores are around 0.03 and must not read as percentages."""
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return "—"
+    return f"{score:.4g}"
+
+
+def model_label(name: str) -> str:
+    """What a column title calls the reranker: a hub id as is, a local path by its folder name."""
+    if not name:
+        return "reranker"
+    if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or "\\" in name:
+        return PurePath(name.replace("\\", "/")).name or name
+    return name
+
+
+def reranked_title(status: RerankerStatus | None) -> str:
+    """ "Reranked by zeroentropy/zerank-1"; plain "Reranked" when no reranker is configured."""
+    if status is None or not status.name:
+        return "Reranked"
+    return RERANKED_TITLE.format(model=model_label(status.name))
+
+
+def movement_badge(hit: Hit, top_k: int) -> str:
+    """The movement as a coloured pill, with a tooltip that says it in words."""
+    text = movement_text(hit, top_k)
+    if not text:
+        return ""
+    old, new = hit.rank(FUSED), hit.rank(RERANKED)
+    if text.startswith("▲"):
+        kind, tip = "hs-up", f"moved up {old - new} places: was #{old} in the hybrid list"
+    elif text.startswith("▼"):
+        kind, tip = "hs-down", f"moved down {new - old} places: was #{old} in the hybrid list"
+    elif text == "=":
+        kind, tip = "hs-same", "same place as in the hybrid list"
+    else:
+        kind, tip = "hs-from", f"pulled up from #{old} of the hybrid list, beyond its top {top_k}"
+    return f'<span class="hs-move {kind}" title="{html.escape(tip)}">{html.escape(text)}</span>'
+
+
+def stage_table(hit: Hit, candidates: int) -> str:
+    """Rank and score of a hit in every stage; a stage that did not return it says why."""
+    rows = []
+    for stage in (BM25, DENSE, FUSED, RERANKED):
+        rank = hit.rank(stage)
+        if rank is None:
+            absent = "not reranked" if stage == RERANKED else f"not in its top {candidates}"
+            rows.append(f"<tr><td>{STAGE_LABELS[stage]}</td><td colspan=2>{absent}</td></tr>")
+        else:
+            rows.append(
+                f"<tr><td>{STAGE_LABELS[stage]}</td><td>#{rank}</td><td>{format_score(hit.score(stage))}</td></tr>"
+            )
+    return (
+        '<table class="hs-stages"><thead><tr><th>stage</th><th>rank</th><th>score</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="hs-hint">{STAGE_SCORES_NOTE}</div>'
+    )
+
+
+def hit_card(
+    hit: Hit,
+    stage: str,
+    *,
+    terms: QueryTerms,
+    top_k: int,
+    candidates: int,
+    relevant: bool | None = None,
+) -> str:
+    """One result: rank, movement (reranked column), citation, score, snippet; expanding it shows
+    the hit's rank and score in every stage and the full chunk text."""
+    rank = hit.rank(stage)
+    paged = hit.chunk.page_start is not None
+    badge = movement_badge(hit, top_k) if stage == RERANKED else ""
+    rel = '<span class="hs-rel" title="judged relevant for this query">✓ relevant</span>' if relevant else ""
+    cls = "hs-hit hs-relevant" if relevant else "hs-hit"
+    return (
+        f'<details class="{cls}" data-chunk="{html.escape(hit.chunk.id)}">'
+        f'<summary><div class="hs-head"><span class="hs-rank">#{rank}</span>{badge}'
+        f'<span class="hs-cite">{html.escape(hit.chunk.citation())}</span>{rel}'
+        f'<span class="hs-score">score {format_score(hit.score(stage))}</span></div>'
+        f'<div class="hs-snippet">{snippet(hit.chunk.text, terms)}</div></summary>'
+        f"{stage_table(hit, candidates)}"
+        f'<div class="hs-full">{highlight(reflow(hit.chunk.text, paged), terms)}</div>'
+        "</details>"
+    )
+
+
+def column_html(
+    title: str,
+    hits: Sequence[Hit],
+    stage: str,
+    *,
+    query: str,
+    analyze: Analyzer,
+    top_k: int,
+    candidates: int,
+    relevant: Iterable[str] | None = None,
+    ndcg: float | None = None,
+    empty: str = "No results.",
+) -> str:
+    """A titled list of hit cards. `relevant` holds chunk ids judged relevant (None: no judgments);
+    `ndcg` is this list's NDCG@10 for the query when judgments exist."""
+    marked = set(relevant) if relevant is not None else None
+    metric = f' <span class="hs-metric">· NDCG@10 {ndcg:.3f}</span>' if ndcg is not None else ""
+    head = f'<div class="hs-col-title">{html.escape(title)}{metric}</div>'
+    if not hits:
+        return head + f'<div class="hs-empty">{html.escape(empty)}</div>'
+    terms = QueryTerms(query, analyze)
+    cards = [
+        hit_card(
+            hit,
+            stage,
+            terms=terms,
+            top_k=top_k,
+            candidates=candidates,
+            relevant=None if marked is None else hit.chunk.id in marked,
+        )
+        for hit in hits
+    ]
+    return head + "".join(cards)
+
+
+def message_column(title: str, message: str) -> str:
+    """A column that holds a one-line message instead of results (reranking off, in progress, ...)."""
+    head = f'<div class="hs-col-title">{html.escape(title)}</div>'
+    return head + f'<div class="hs-empty">{html.escape(message)}</div>'

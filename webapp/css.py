@@ -1,0 +1,44 @@
+"""The app's style sheet (Gradio theme variables for colours, so dark mode holds)."""
+
+CSS = """
+#query-row {align-items: flex-end;}
+#search-btn {max-width: 12rem; min-height: 2.8rem; margin-bottom: .35rem;}
+.hs-col-title {font-size: 1.05rem; font-weight: 600; margin: 0 0 .4rem 0;}
+.hs-col-title .hs-metric {font-weight: 400; font-size: .85rem; color: var(--body-text-color-subdued);}
+.hs-empty {color: var(--body-text-color-subdued); padding: .6rem 0;}
+details.hs-hit {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .45rem .6rem;
+  margin: 0 0 .45rem 0; background: var(--block-background-fill);}
+details.hs-hit[open] {box-shadow: 0 1px 4px rgba(0,0,0,.12);}
+details.hs-hit.hs-relevant {border-left: 4px solid #15803d;}
+details.hs-hit > summary {cursor: pointer; list-style: none;}
+details.hs-hit[open] > summary .hs-snippet {display: none;}
+details.hs-hit > summary::-webkit-details-marker {display: none;}
+.hs-head {display: flex; gap: .5rem; align-items: baseline; flex-wrap: wrap;}
+.hs-rank {font-weight: 700; min-width: 1.8rem;}
+.hs-cite {font-weight: 600; word-break: break-word;}
+.hs-score {margin-left: auto; font-size: .8rem; color: var(--body-text-color-subdued); white-space: nowrap;}
+.hs-snippet {font-size: .88rem; line-height: 1.35; margin-top: .25rem;}
+.hs-snippet mark, .hs-full mark {background: #fde68a; color: #111; padding: 0 .1rem; border-radius: 2px;}
+.hs-move {font-size: .78rem; font-weight: 700; padding: .05rem .4rem; border-radius: 999px;
+  white-space: nowrap;}
+.hs-up {background: #dcfce7; color: #166534;}
+.hs-down {background: #fee2e2; color: #991b1b;}
+.hs-same {background: #e5e7eb; color: #374151;}
+.hs-from {background: #ede9fe; color: #5b21b6;}
+.hs-rel {font-size: .78rem; font-weight: 700; color: #166534;}
+.hs-stages {border-collapse: collapse; margin: .5rem 0; font-size: .82rem;}
+.hs-stages th, .hs-stages td {padding: .15rem .6rem; border-bottom: 1px solid var(--border-color-primary);
+  text-align: left;}
+.hs-hit .hs-hint {font-size: .78rem; color: var(--body-text-color-subdued); margin-bottom: .3rem;}
+.hs-full {white-space: pre-wrap; font-size: .85rem; max-height: 22rem; overflow-y: auto;
+  border-top: 1px dashed var(--border-color-primary); padding-top: .4rem;}
+.hs-foot {font-size: .88rem; line-height: 1.5;}
+.hs-foot .hs-hint {color: var(--body-text-color-subdued);}
+.hs-foot .hs-ok {color: #15803d; font-weight: 700;}
+.hs-foot .hs-bad {color: #b91c1c; font-weight: 700;}
+.hs-status {font-size: .9rem; padding: .4rem .7rem; border-radius: 8px;
+  border: 1px solid var(--border-color-primary);}
+.hs-status.hs-ok {border-left: 4px solid #15803d;}
+.hs-status.hs-warn {border-left: 4px solid #b45309;}
+.hs-status.hs-off {border-left: 4px solid #6b7280;}
+"""

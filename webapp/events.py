@@ -1,0 +1,186 @@
+"""Gradio's side of the callbacks: read the session from the request, turn view data into widget
+updates, and turn errors into messages. A `SearchError` is shown as it is (it is written for users);
+anything else is logged with its traceback and shown as an internal error, never as a stack trace."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from search.errors import SearchError
+from search.models import Scope
+from webapp import cards
+from webapp.callbacks import Callbacks, SearchForm, SearchView
+from webapp.forms import progress_adapter
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def session_of(request: gr.Request | None) -> str | None:
+    return request.session_hash if request else None
+
+
+def user_errors(fn: F) -> F:
+    """Show `SearchError`s (and bad values) to the user; log anything else as an internal error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (SearchError, ValueError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("internal error in %s", fn.__name__)
+            raise gr.Error("internal error: the server log has the details", print_exception=False) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def search_outputs(view: SearchView, status: str) -> tuple[Any, ...]:
+    """Left, right, footer, status, judge checklist: the search outputs in their wiring order."""
+    judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
+    return view.left, view.right, view.footer, status, judge
+
+
+class Events:
+    """One method per widget event; each takes the widgets' values (and Gradio's request)."""
+
+    def __init__(self, callbacks: Callbacks) -> None:
+        self.cb = callbacks
+        self.service = callbacks.service
+
+    @user_errors
+    def first_stage(
+        self,
+        query: str,
+        scope: str,
+        top_k: float,
+        candidates: float,
+        depth: float,
+        mode: str,
+        alpha: float,
+        rerank: bool,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        form = SearchForm.of(query, scope, top_k, candidates, depth, mode, alpha, rerank)
+        view = self.cb.first_stage(session_of(request), form)
+        return search_outputs(view, self.cb.status_line(form.scope, form.depth))
+
+    @user_errors
+    def rerank_stage(
+        self,
+        query: str,
+        scope: str,
+        top_k: float,
+        candidates: float,
+        depth: float,
+        mode: str,
+        alpha: float,
+        rerank: bool,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple[Any, ...]:
+        form = SearchForm.of(query, scope, top_k, candidates, depth, mode, alpha, rerank)
+        view = self.cb.rerank_stage(session_of(request), form, progress_adapter(progress, "Reranking"))
+        if view is None:
+            return (gr.skip(),) * 5
+        return search_outputs(view, self.cb.status_line(form.scope, form.depth))
+
+    @user_errors
+    def save_judgments(
+        self, checked: list[str] | None, candidates: float, request: gr.Request
+    ) -> tuple[Any, ...]:
+        session = session_of(request)
+        view, note = self.cb.save_judgments(session, checked, int(candidates))
+        scope, _ = self.service.last_result(session) or (Scope.MAIN, None)
+        judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
+        return view.left, view.right, view.footer, judge, note, self.split_choices(scope.value, request)
+
+    def split_choices(self, scope: str, request: gr.Request | None) -> Any:
+        choices, value = self.cb.split_choices(session_of(request), scope)
+        return gr.update(choices=choices, value=value)
+
+    def documents_view(self, request: gr.Request | None) -> tuple[Any, Any, Any, Any]:
+        view = self.cb.documents_view(session_of(request))
+        scope = gr.update(
+            visible=view.has_uploads, value=Scope.MINE.value if view.has_uploads else Scope.MAIN.value
+        )
+        return view.rows, gr.update(choices=view.remove_choices, value=None), scope, view.main_rows
+
+    @user_errors
+    def ingest(
+        self,
+        paths: list[str] | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),
+    ) -> tuple[Any, ...]:
+        progress(0, desc="Reading and indexing files")
+        report = self.cb.ingest(session_of(request), paths)
+        return (report, *self.documents_view(request), None)
+
+    @user_errors
+    def remove(self, doc_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        note = self.cb.remove(session_of(request), doc_id)
+        return (note, *self.documents_view(request))
+
+    def on_load(self, scope: str, depth: float, request: gr.Request) -> tuple[Any, ...]:
+        return (
+            self.cb.status_line(scope, depth),
+            *self.documents_view(request),
+            self.split_choices(scope, request),
+        )
+
+    def on_scope(
+        self, scope: str, depth: float, examples_shown: bool, request: gr.Request
+    ) -> tuple[Any, ...]:
+        samples = gr.update(visible=examples_shown and scope == Scope.MAIN.value)
+        return self.cb.status_line(scope, depth), self.split_choices(scope, request), samples
+
+    @user_errors
+    def evaluate(
+        self,
+        scope: str,
+        split: str | None,
+        max_queries: float,
+        rerank: bool,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),
+    ) -> str:
+        def report(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=stage)
+
+        return self.cb.evaluate(session_of(request), scope, split, int(max_queries), bool(rerank), report)
+
+    @user_errors
+    def tune(
+        self, scope: str, split: str | None, request: gr.Request, progress: gr.Progress = gr.Progress()
+    ) -> tuple[Any, ...]:
+        def report(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=stage)
+
+        view = self.cb.tune(session_of(request), scope, split, report)
+        return view.text, view.params, gr.update(visible=view.can_apply)
+
+    @user_errors
+    def apply(self, scope: str, params: dict | None, request: gr.Request) -> tuple[Any, ...]:
+        note, applied = self.cb.apply(session_of(request), scope, params)
+        return (
+            note,
+            gr.update(value=applied.mode.value),
+            gr.update(value=applied.alpha),
+            gr.update(visible=False),
+        )
+
+    def end_session(self, request: gr.Request) -> None:
+        self.service.drop_session(request.session_hash)
+
+    def placeholder(self, note: str) -> str:
+        return cards.message_column(self.cb.reranked_title(), note)

@@ -1,0 +1,129 @@
+"""Snippets with the query's terms marked, as the lexical index matched them.
+
+Terms come from the backend's own analyzer (`IndexBackend.analyze`): a passage word is marked when
+the analyzer turns it into one of the query's terms, so highlighting agrees with what BM25 matched
+under any stemmer or stop-word setting. Every piece of text is HTML-escaped: uploads are untrusted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+#: Turns text into the terms the lexical index would match (stemmed, stop words dropped).
+Analyzer = Callable[[str], list[str]]
+
+#: The words bm25s would see: runs of 2+ word characters.
+_WORD = re.compile(r"\w\w+", re.UNICODE)
+
+#: Question words BM25 keeps (they are not in its stop-word list) but a reader does not want lit up.
+_QUESTION_WORDS = frozenset(
+    {
+        *("how", "much", "many", "what", "which", "who", "whom", "whose", "why", "when", "where"),
+        *("have", "has", "had", "having", "do", "does", "did", "can", "could", "should", "would"),
+        *("will", "shall", "may", "might", "must", "get", "got", "tell"),
+    }
+)
+
+#: Markdown markup that reads as noise in a two-line snippet.
+_MARKUP = re.compile(r"(\*\*|__|`|^#{1,6}\s+|(?<=\s)#{1,6}\s+)", re.MULTILINE)
+
+SNIPPET_CHARS = 320
+
+
+class QueryTerms:
+    """The query's terms, as the backend's analyzer makes them, and a test for a passage word:
+    "batteries" is marked for a query about "battery" when the analyzer stems both to one term.
+    Question words ("how", "much") are left unmarked: BM25 may keep them, a reader does not want them lit."""
+
+    def __init__(self, query: str, analyze: Analyzer) -> None:
+        self._analyze = analyze
+        asked = set(analyze(query or ""))
+        self.terms = asked - set(analyze(" ".join(sorted(_QUESTION_WORDS))))
+        self._seen: dict[str, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def matches(self, word: str) -> bool:
+        key = word.lower()
+        hit = self._seen.get(key)
+        if hit is None:
+            hit = any(t in self.terms for t in self._analyze(key))
+            self._seen[key] = hit
+        return hit
+
+
+def highlight(text: str, terms: QueryTerms) -> str:
+    """`text` escaped for HTML, with every word the analyzer maps to a query term wrapped in <mark>."""
+    out: list[str] = []
+    pos = 0
+    for match in _WORD.finditer(text):
+        if terms.matches(match.group()):
+            out.append(html.escape(text[pos : match.start()]))
+            out.append(f"<mark>{html.escape(match.group())}</mark>")
+            pos = match.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
+    """About `width` characters of `text` around its densest run of query terms, highlighted and
+    escaped, with "…" where it was cut; the start of the text when no term occurs. Markdown emphasis
+    and heading marks are dropped: a snippet is for reading, the full text keeps them."""
+    text = " ".join(_MARKUP.sub("", text).split())
+    if len(text) <= width:
+        return highlight(text, terms)
+    hits = [m.start() for m in _WORD.finditer(text) if terms.matches(m.group())]
+    start = 0
+    if hits:
+        best, best_count, j = hits[0], 0, 0
+        for i, begin in enumerate(hits):  # the window starting at each hit; keep the one with most hits
+            j = max(j, i)
+            while j < len(hits) and hits[j] < begin + width:
+                j += 1
+            if j - i > best_count:
+                best, best_count = begin, j - i
+        start = max(0, best - width // 5)
+    start = _word_start(text, start)
+    end = min(len(text), start + width)
+    if end < len(text):
+        cut = text.rfind(" ", start, end)
+        end = cut if cut > start + width // 2 else end
+    body = highlight(text[start:end], terms)
+    return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")
+
+
+def _wordish(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def reflow(text: str, paged: bool) -> str:
+    """Text for the full-chunk view. PDF text keeps the line breaks of the printed page, which read
+    as broken lines on screen: for paged sources a single line break (with the blanks around it)
+    becomes a space, none after a hyphen ("grid-\nscale" reads "grid-scale"), and blank lines stay
+    paragraph breaks. Text and markdown files are shown as written. Linear in the text's length."""
+    if not paged:
+        return text
+    parts = re.split(r"(\n\n+)", text)
+    for i in range(0, len(parts), 2):
+        lines = parts[i].split("\n")
+        out = [lines[0]]
+        for line in lines[1:]:
+            prev = out[-1]
+            if len(prev) >= 2 and prev[-1] == "-" and _wordish(prev[-2]) and line[:1] and _wordish(line[0]):
+                out.append(line)
+            else:
+                out[-1] = prev.rstrip(" \t")
+                out.append(" " + line.lstrip(" \t"))
+        parts[i] = "".join(out)
+    return "".join(parts)
+
+
+def _word_start(text: str, pos: int) -> int:
+    """`pos` moved back to the start of the word it falls in (no half words at a snippet's start)."""
+    if pos <= 0:
+        return 0
+    space = text.rfind(" ", 0, pos)
+    return space + 1 if space >= 0 else 0

@@ -1,0 +1,361 @@
+"""What the app does besides drawing: which index a session reads, uploads and removal under the
+model lock, judgments, evaluation and tuning. `webapp.callbacks` turns widget values into calls here.
+
+Concurrency: first-stage searches run in parallel; reranking and ingest take the same `model_lock`
+(the reranker's own lock), so they run one at a time. An ingest writes a new index version and only
+then swaps in a new `Searcher`; searches already running keep theirs, so they never fail and never
+see a half-built index.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ingest.chunk import Chunker
+from ingest.load import MB
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.sample import ensure_index
+from ingest.uploads import inside, safe_filename, stage_uploads, upload_sources
+from search import judgments
+from search.backends import DocumentInfo, open_backend, open_writer
+from search.embedding import Embedder, make_embedder
+from search.errors import UploadError
+from search.evaluate.index import TuneOutcome, apply_fusion, evaluate_index, tune_index
+from search.evaluate.runner import DatasetReport, EvalProgress
+from search.models import FusionParams, RerankerStatus, Scope, SearchResult
+from search.pipeline import Searcher
+from search.rerank.base import Progress
+from search.rerank.load import load_reranker
+from search.rerank.timed import TimedReranker
+from search.settings import Settings
+from webapp.forms import fusion_from_ui
+from webapp.sessions import SESSIONS_DIR, Sessions
+
+log = logging.getLogger(__name__)
+
+SHARED_DIR = "shared"
+#: Sessions whose last search result is kept for redrawing after judgments.
+LAST_RESULTS = 512
+
+
+class SearchService:
+    """The main searcher, the per-session collections, and the one model lock."""
+
+    def __init__(self, settings: Settings, searcher: Searcher) -> None:
+        self.settings = settings
+        self.main = searcher
+        self.embedder: Embedder = searcher.embedder
+        self.reranker: TimedReranker | None = searcher.reranker
+        self.reranker_status: RerankerStatus = searcher.reranker_status
+        self.model_lock = self.reranker.lock if self.reranker is not None else threading.Lock()
+        self.sessions = Sessions(Path(settings.upload_dir) / SESSIONS_DIR, settings)
+        self._lock = threading.Lock()
+        self._chunker: Chunker | None = None
+        self.max_upload_bytes = int(settings.max_upload_mb * MB)
+        self._last: OrderedDict[str, tuple[Scope, SearchResult]] = OrderedDict()
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, build_missing: bool = True, embedder: Embedder | None = None
+    ) -> SearchService:
+        """Load the embedding model (unless given) and the reranker once, build the sample index if it
+        is missing, and clear session collections left by an earlier run (they cannot come back)."""
+        embedder = embedder or make_embedder(settings)
+        if build_missing:
+            ensure_index(settings, embedder=embedder)
+        reranker, status = load_reranker(settings)
+        service = cls(settings, Searcher(open_backend(settings), embedder, settings, reranker, status))
+        if not settings.shared_uploads:
+            service.sessions.clear()
+        return service
+
+    # -- which collection --
+
+    @property
+    def shared(self) -> bool:
+        return self.settings.shared_uploads
+
+    @property
+    def seconds_per_chunk(self) -> float | None:
+        return self.reranker.seconds_per_chunk if self.reranker is not None else None
+
+    def main_label(self) -> str:
+        """ "Sample corpus" when the main index holds only the sample folder's files, else "Shared index"."""
+        sample = Path(self.settings.sample_dir).resolve()
+        docs = self.main.backend.documents()
+        if docs and all(inside(sample, Path(d.source)) for d in docs):
+            return "Sample corpus"
+        return "Shared index"
+
+    def has_uploads(self, session: str | None) -> bool:
+        if self.shared or not session:
+            return False
+        found = self.sessions.get(session)
+        return found is not None and found.searcher is not None
+
+    def searcher(self, session: str | None, scope: Scope = Scope.MAIN) -> Searcher:
+        """The searcher for a session's chosen collection; "mine" without uploads is an error. On the
+        main index a session that judged or tuned reads through its own view (its fusion)."""
+        if self.shared:
+            return self.main
+        found = self.sessions.get(session)
+        if Scope(scope) is not Scope.MINE:
+            return found.main_view if found is not None and found.main_view is not None else self.main
+        if found is None or found.searcher is None:
+            raise UploadError("you have not uploaded any documents in this session yet (Documents tab)")
+        found.last_used = time.time()
+        return found.searcher
+
+    def search(
+        self,
+        session: str | None,
+        scope: Scope,
+        query: str,
+        *,
+        top_k: int | None = None,
+        candidates: int | None = None,
+        rerank_depth: int | None = None,
+        fusion_mode: str | None = None,
+        alpha: float | None = None,
+        rerank: bool = True,
+        progress: Progress | None = None,
+    ) -> SearchResult:
+        """One search on the session's collection; fusion controls left at None use the collection's."""
+        searcher = self.searcher(session, scope)
+        fusion = searcher.fusion
+        if fusion_mode is not None or alpha is not None:
+            fusion = fusion_from_ui(
+                fusion, fusion_mode or fusion.mode, fusion.alpha if alpha is None else alpha
+            )
+        return searcher.search(
+            query,
+            top_k=top_k,
+            candidates=candidates,
+            rerank_depth=rerank_depth,
+            fusion=fusion,
+            rerank=rerank,
+            progress=progress,
+        )
+
+    def remember(self, session: str | None, scope: Scope, result: SearchResult) -> None:
+        """Keep a session's last result, so marking hits relevant redraws it without searching again."""
+        if not session:
+            return
+        with self._lock:
+            self._last[session] = (Scope(scope), result)
+            self._last.move_to_end(session)
+            while len(self._last) > LAST_RESULTS:
+                self._last.popitem(last=False)
+
+    def last_result(self, session: str | None) -> tuple[Scope, SearchResult] | None:
+        return self._last.get(session) if session else None
+
+    def documents(self, session: str | None, scope: Scope = Scope.MAIN) -> list[DocumentInfo]:
+        if Scope(scope) is Scope.MINE and not self.has_uploads(session):
+            return []
+        return self.searcher(session, scope).backend.documents()
+
+    def can_remove(self, scope: Scope) -> bool:
+        """Users may remove their own uploads; the main index only when uploads are shared."""
+        return self.shared or Scope(scope) is Scope.MINE
+
+    # -- ingest and removal --
+
+    def ingest(
+        self, session: str | None, paths: Sequence[str | Path], *, show_progress: bool = True
+    ) -> IngestReport:
+        """Add uploaded files to the session's collection (or the main index when shared), then swap
+        in a searcher over the new version. Files that fail are reported by name and change nothing."""
+        if not paths:
+            raise UploadError("no files given: choose PDF, .txt or .md files to upload")
+        with self.model_lock:
+            settings, files = self._target(session)
+            staged, skipped = stage_uploads(paths, files, self.max_upload_bytes)
+            before = {d.source for d in self._current_docs(settings)}
+            report = run_ingest(
+                upload_sources(staged, self.max_upload_bytes),
+                open_writer(settings),
+                settings,
+                embedder=self.embedder,
+                chunker=self._get_chunker(),
+                prune=False,
+                skipped=skipped,
+                show_progress=show_progress,
+            )
+            failed = {name for name, _ in report.skipped}
+            for path in staged:  # keep no copy of a file that was not indexed
+                if path.name in failed and path.name not in before:
+                    path.unlink(missing_ok=True)
+            if report.changed or report.rebuilt:
+                self._swap(session, settings)
+        return report
+
+    def remove(
+        self, session: str | None, doc_ids: Sequence[str], scope: Scope = Scope.MINE
+    ) -> IngestReport | None:
+        """Remove documents from the session's collection (or the shared main index). Removing the
+        last document of a session deletes its collection (None is returned then)."""
+        if not self.can_remove(scope):
+            raise UploadError("the sample corpus is read-only here; you can remove only your own uploads")
+        with self.model_lock:
+            settings, files = self._target(session)
+            docs = {d.doc_id: d for d in self._current_docs(settings)}
+            unknown = [d for d in doc_ids if d not in docs]
+            if unknown or not doc_ids:
+                raise UploadError(
+                    f"no such document in this collection: {', '.join(unknown) or '(none chosen)'}"
+                )
+            if len(docs) == len(set(doc_ids)):
+                if self.shared:
+                    raise UploadError("the shared index must keep at least one document")
+                self.drop_session(session, locked=True)
+                return None
+            writer = open_writer(settings)
+            report = run_ingest(
+                [], writer, settings, embedder=self.embedder, prune=False, remove=doc_ids, show_progress=False
+            )
+            for doc_id in doc_ids:
+                path = files / safe_filename(docs[doc_id].source)
+                if inside(files, path):
+                    path.unlink(missing_ok=True)
+            self._swap(session, settings)
+        return report
+
+    def drop_session(self, session: str | None, *, locked: bool = False) -> bool:
+        """Forget a session's collection and delete its files (tab closed, idle, or emptied)."""
+        if self.shared or not session:
+            return False
+        found, folder = self.sessions.pop(session)
+        with self._lock:
+            self._last.pop(session, None)
+        if found is None and not folder.exists():
+            return False
+        if locked:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            with self.model_lock:  # never delete under an ingest that is writing there
+                shutil.rmtree(folder, ignore_errors=True)
+        return True
+
+    # -- judgments, evaluation, tuning --
+
+    def relevance(self, session: str | None, scope: Scope, query: str) -> dict[str, int]:
+        """doc_id -> grade judged for this query in the collection (shipped judgments such as a BEIR
+        set, then the user's marks, which win); empty when nothing was judged."""
+        grades: dict[str, int] = {}
+        for folder in self._judgment_dirs(self.searcher(session, scope)):
+            grades.update(judgments.relevant_docs(folder, query))
+        return grades
+
+    def judge(
+        self, session: str | None, scope: Scope, query: str, marks: Mapping[str, int | None]
+    ) -> dict[str, int]:
+        """Store the user's marks (doc_id -> grade, None to unmark) for `query` and return the new
+        grades. Marks on the main index stay with the session unless uploads are shared."""
+        searcher = self._writable_view(session, scope)
+        known = {d.doc_id for d in searcher.backend.documents()}
+        unknown = sorted(set(marks) - known)
+        if unknown:
+            raise UploadError(f"no such document in this collection: {', '.join(unknown)}")
+        for doc_id, grade in marks.items():
+            judgments.mark(searcher.ref.state, query, doc_id, grade)
+        return self.relevance(session, scope, query)
+
+    def judgment_splits(self, session: str | None, scope: Scope) -> list[str]:
+        """The judgment sets an evaluation can use here: shipped splits (`test`, ...) and `user`."""
+        searcher = self.searcher(session, scope)
+        return sorted({s for f in self._judgment_dirs(searcher) for s in judgments.available_splits(f)})
+
+    def evaluate(
+        self,
+        session: str | None,
+        scope: Scope,
+        split: str,
+        *,
+        rerank: bool = True,
+        max_queries: int | None = None,
+        progress: EvalProgress | None = None,
+    ) -> DatasetReport:
+        """NDCG@10 and more of every stage, with and without reranking, on one judgment set."""
+        searcher = self._split_searcher(session, scope, split)
+        return evaluate_index(searcher, split, rerank=rerank, max_queries=max_queries, progress=progress)
+
+    def tune(
+        self, session: str | None, scope: Scope, split: str, *, progress: EvalProgress | None = None
+    ) -> TuneOutcome:
+        """Tune the fusion on a judgment set, held-out estimate included; nothing is stored."""
+        return tune_index(self._split_searcher(session, scope, split), split, progress=progress)
+
+    def apply_fusion(self, session: str | None, scope: Scope, params: FusionParams) -> FusionParams:
+        """Use `params` from the next search on: for this session only on the main index (unless
+        uploads are shared), stored with the collection otherwise."""
+        apply_fusion(self._writable_view(session, scope), params)
+        return params
+
+    # -- internals --
+
+    def _judgment_dirs(self, searcher: Searcher) -> list[Path]:
+        """Where this searcher's judgments live: a session's view of the main index reads the main
+        index's shipped judgments, then the session's own marks."""
+        own, main = searcher.ref.state, self.main.ref.state
+        return [main, own] if own != main and searcher.backend is self.main.backend else [own]
+
+    def _writable_view(self, session: str | None, scope: Scope) -> Searcher:
+        """The searcher whose state folder takes marks and tuned fusion: the collection itself, or on
+        the main index of a public deployment the session's own view of it (created on first use)."""
+        if self.shared or Scope(scope) is Scope.MINE:
+            return self.searcher(session, scope)
+        found = self.sessions.open(session)
+        with self._lock:
+            if found.main_view is None:
+                # named after the collection: evaluation reports call a data set by its folder's name
+                name = re.sub(r"[^a-z0-9]+", "-", self.main_label().lower()).strip("-")
+                state = found.folder / name
+                state.mkdir(parents=True, exist_ok=True)
+                found.main_view = self.main.view(self.main.ref.with_state(state, name))
+            return found.main_view
+
+    def _split_searcher(self, session: str | None, scope: Scope, split: str) -> Searcher:
+        """A searcher whose state folder holds `split`, with the fusion this session searches with."""
+        searcher = self.searcher(session, scope)
+        for folder in reversed(self._judgment_dirs(searcher)):
+            if judgments.resolve_split(folder, split) is not None:
+                if folder == searcher.ref.state:
+                    return searcher
+                return searcher.view(searcher.ref.with_state(folder, self.main.ref.name))
+        raise UploadError(f"no judgments named {split!r} here: mark some results relevant first")
+
+    def _target(self, session: str | None) -> tuple[Settings, Path]:
+        """(settings whose index_dir is where uploads go, folder for the uploaded files)."""
+        if self.shared:
+            return self.settings, Path(self.settings.upload_dir) / SHARED_DIR
+        found = self.sessions.open(session)
+        return found.settings, found.files
+
+    def _current_docs(self, settings: Settings) -> list[DocumentInfo]:
+        return list(open_writer(settings).existing()[1].values())
+
+    def _swap(self, session: str | None, settings: Settings) -> None:
+        """A new searcher over the just-published version; in-flight searches keep the old one."""
+        searcher = Searcher(
+            open_backend(settings), self.embedder, settings, self.reranker, self.reranker_status
+        )
+        if self.shared:
+            self.main = searcher
+            return
+        found = self.sessions.get(session)
+        if found is not None:
+            found.searcher = searcher
+
+    def _get_chunker(self) -> Chunker:
+        if self._chunker is None:
+            s = self.settings
+            self._chunker = Chunker.for_model(s.embedding_model, s.chunk_tokens, s.chunk_overlap)
+        return self._chunker
