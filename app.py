@@ -75,33 +75,9 @@ number is not flattered by fitting the very queries it is scored on.
 """
 
 
-def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
-    """The query box, examples, settings, the two columns, the footer and the judging checklist."""
+def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
+    """Fusion, candidates, rerank depth, results shown and reranking on/off (collapsed)."""
     s, status, fusion = cb.service.settings, cb.service.reranker_status, cb.service.main.fusion
-    w = SimpleNamespace()
-    with gr.Row(equal_height=False, elem_id="query-row"):
-        w.query = gr.Textbox(
-            label="Query",
-            placeholder="Ask something the documents answer, then press Enter",
-            scale=6,
-            elem_id="query",
-            autofocus=True,
-        )
-        w.search_btn = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
-    w.scope = gr.Radio(
-        [(cb.main_label, MAIN), ("My documents", MINE)],
-        value=MAIN,
-        label="Search in",
-        visible=False,
-        elem_id="scope",
-    )
-    w.examples = gr.Dataset(
-        components=[w.query],
-        samples=[[q] for q in examples],
-        label="Example queries",
-        visible=bool(examples),
-        samples_per_page=12,
-    )
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             w.mode = gr.Radio(
@@ -127,6 +103,35 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
             )
             w.top_k = gr.Slider(1, 50, value=s.top_k, step=1, label="Results shown")
             w.rerank_on = gr.Checkbox(value=status.loaded, interactive=status.loaded, label="Rerank")
+
+
+def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
+    """The query box, examples, settings, the two columns, the footer and the judging checklist."""
+    w = SimpleNamespace()
+    with gr.Row(equal_height=False, elem_id="query-row"):
+        w.query = gr.Textbox(
+            label="Query",
+            placeholder="Ask something the documents answer, then press Enter",
+            scale=6,
+            elem_id="query",
+            autofocus=True,
+        )
+        w.search_btn = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
+    w.scope = gr.Radio(
+        [(cb.main_label, MAIN), ("My documents", MINE)],
+        value=MAIN,
+        label="Search in",
+        visible=False,
+        elem_id="scope",
+    )
+    w.examples = gr.Dataset(
+        components=[w.query],
+        samples=[[q] for q in examples],
+        label="Example queries",
+        visible=bool(examples),
+        samples_per_page=12,
+    )
+    settings_panel(cb, w)
     with gr.Row(equal_height=False):
         w.left = gr.HTML(cards.message_column(cards.FUSED_TITLE, "Results appear here."), elem_id="col-fused")
         w.right = gr.HTML(

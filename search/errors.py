@@ -31,3 +31,11 @@ class DocumentError(SearchError):
 
 class UploadError(SearchError):
     """An upload, removal or judgment the user must change (no session, no files, unknown document)."""
+
+
+class JudgmentsError(SearchError, ValueError):
+    """Judgments that cannot be used: none relevant, an unreadable qrels line, a bad grade."""
+
+
+class NoJudgmentsError(SearchError, FileNotFoundError):
+    """No judgments of the asked split beside an index."""

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 
 from search.atomic import write_atomic
+from search.errors import JudgmentsError, NoJudgmentsError
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,11 @@ def read_qrels(path: Path) -> Qrels:
             if line_no == 1 and row[0].strip().lower() in {"query-id", "query_id", "qid"}:
                 continue
             if len(row) < 3:
-                raise ValueError(f"{path}:{line_no}: expected query-id, corpus-id, score")
+                raise JudgmentsError(f"{path}:{line_no}: expected query-id, corpus-id, score")
             try:
                 grade = int(float(row[2]))
             except ValueError:
-                raise ValueError(f"{path}:{line_no}: score {row[2]!r} is not a number") from None
+                raise JudgmentsError(f"{path}:{line_no}: score {row[2]!r} is not a number") from None
             qrels.setdefault(row[0].strip(), {})[row[1].strip()] = grade
     return qrels
 
@@ -113,7 +114,7 @@ def read_queries(path: Path) -> dict[str, str]:
                 row = json.loads(line)
                 queries[str(row["_id"])] = str(row["text"])
             except (ValueError, KeyError) as exc:
-                raise ValueError(f"{path}:{line_no}: not a BEIR query line ({exc})") from None
+                raise JudgmentsError(f"{path}:{line_no}: not a BEIR query line ({exc})") from None
     return queries
 
 
@@ -129,7 +130,7 @@ def load(index_dir: Path, split: str) -> tuple[dict[str, str], Qrels]:
     name = resolve_split(index_dir, split)
     if name is None:
         have = ", ".join(available_splits(index_dir)) or "none"
-        raise FileNotFoundError(f"no judgments '{split}' beside {index_dir} (available: {have})")
+        raise NoJudgmentsError(f"no judgments '{split}' beside {index_dir} (available: {have})")
     qrels = read_qrels(folder / QRELS_DIR / f"{name}.tsv")
     texts = {**read_queries(folder / QUERIES_FILE), **read_queries(folder / USER_QUERIES_FILE)}
     missing = [q for q in qrels if q not in texts]
@@ -143,12 +144,12 @@ def mark(index_dir: Path, query_text: str, doc_id: str, relevance: int | None) -
     """Record a user's judgment of `doc_id` for `query_text` (None removes the mark); returns the
     query id. Grade 0 = judged not relevant, 1 = relevant, 2 = highly relevant."""
     if not normalize_query(query_text):
-        raise ValueError("cannot judge an empty query")
+        raise JudgmentsError("cannot judge an empty query")
     doc_id = str(doc_id)
     if not doc_id or any(c in doc_id for c in "\t\r\n"):
-        raise ValueError(f"document id {doc_id!r} cannot be stored in a qrels file")
+        raise JudgmentsError(f"document id {doc_id!r} cannot be stored in a qrels file")
     if relevance is not None and (int(relevance) != relevance or relevance < 0):
-        raise ValueError(f"relevance must be a whole number >= 0 (or None to unmark), got {relevance!r}")
+        raise JudgmentsError(f"relevance must be a whole number >= 0 (or None to unmark), got {relevance!r}")
     qid = user_query_id(query_text)
     folder = judgments_dir(index_dir)
     with _lock:

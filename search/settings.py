@@ -43,6 +43,10 @@ class Settings:
     candidates: int = 100
     rerank_depth: int = 100
     top_k: int = 10
+    # the most a client may ask for (API and UI): one request must not rerank a whole index
+    max_top_k: int = 100
+    max_candidates: int = 1000
+    max_rerank_depth: int = 500
     # weighted min-max with dense weight 0.6 loses least against the better single retriever across
     # the shared BEIR sets (RRF k=60 loses .115 NDCG@10 on code search); see the README's table
     fusion_mode: FusionMode = FusionMode.WEIGHTED

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from search.errors import JudgmentsError
 from search.fusion import fuse
 from search.metrics import HEADLINE, Scored, doc_ranking, per_query, positive_qrels, run_from_ranking
 from search.models import FusionParams
@@ -235,7 +236,7 @@ def tune(
         grid.insert(0, baseline)
     qids, matrix = score_configs(lists, doc_of, qrels, grid, show_progress=show_progress)
     if not qids:
-        raise ValueError(
+        raise JudgmentsError(
             "no judged query with a relevant document among the retrieved queries: nothing to tune on"
         )
     singles = score_singles(lists, doc_of, qrels, qids)

@@ -11,7 +11,7 @@ import gradio as gr
 
 from search import payload
 from search.models import FUSED, RERANKED, Scope
-from webapp import documents
+from webapp import documents, validate
 from webapp.callbacks import Callbacks, column_ndcg
 from webapp.events import session_of, user_errors
 
@@ -36,11 +36,11 @@ class Api:
     ) -> dict:
         """Search; returns both lists (fused, reranked with movements), timings in ms and agreement.
         collection: "main" (the sample/shared index) or "mine" (this session's uploads)."""
-        session, scope = session_of(request), Scope(collection)
-        result = self.service.search(
-            session,
-            scope,
-            query,
+        settings = self.service.settings
+        scope = validate.choice("collection", collection, Scope)
+        query = validate.text("query", query, settings.max_query_chars)
+        params = validate.search_params(
+            settings,
             top_k=top_k,
             candidates=candidates,
             rerank_depth=rerank_depth,
@@ -48,11 +48,13 @@ class Api:
             alpha=alpha,
             rerank=rerank,
         )
+        session = session_of(request)
+        result = self.service.search(session, scope, query, **params)
         grades = self.service.relevance(session, scope, result.query)
         ndcg = {stage: column_ndcg(result.stages.get(stage, []), grades) for stage in (FUSED, RERANKED)}
         return payload.result_json(
             result,
-            top_k or self.service.settings.top_k,
+            params["top_k"] or settings.top_k,
             collection=self.cb.scope_label(scope),
             relevant=sorted(d for d, g in grades.items() if g >= 1),
             ndcg_at_10=ndcg if grades else None,
@@ -74,9 +76,10 @@ class Api:
     @user_errors
     def remove(self, doc_id: str, collection: str = "mine", request: gr.Request = None) -> dict:
         """Remove one document (by doc_id) from this session's uploads (or the shared index)."""
-        session = session_of(request)
-        self.service.remove(session, [doc_id], Scope(collection))
-        return {"removed": doc_id, "documents": len(self.service.documents(session, Scope(collection)))}
+        session, scope = session_of(request), validate.choice("collection", collection, Scope)
+        doc_id = validate.text("doc_id", doc_id, validate.MAX_ID_CHARS)
+        self.service.remove(session, [doc_id], scope)
+        return {"removed": doc_id, "documents": len(self.service.documents(session, scope))}
 
     @user_errors
     def judge(
@@ -88,5 +91,8 @@ class Api:
         request: gr.Request = None,
     ) -> dict[str, Any]:
         """Mark a document relevant (1, 2), not relevant (0) or unmarked (None) for a query."""
-        grades = self.service.judge(session_of(request), Scope(collection), query, {doc_id: relevance})
+        scope = validate.choice("collection", collection, Scope)
+        query = validate.text("query", query, self.service.settings.max_query_chars)
+        doc_id = validate.text("doc_id", doc_id, validate.MAX_ID_CHARS)
+        grades = self.service.judge(session_of(request), scope, query, {doc_id: validate.grade(relevance)})
         return {"query": query, "grades": grades}

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from search.errors import UploadError
 from search.metrics import ranking_ndcg
 from search.models import FUSED, RERANKED, FusionParams, Scope, SearchResult
 from search.pipeline import Retrieval
 from search.rerank.base import Progress
-from webapp import cards, documents
+from webapp import cards, documents, validate
 from webapp import status as status_view
 from webapp.forms import fusion_from_ui
 from webapp.service import SearchService
@@ -31,20 +32,6 @@ class SearchForm:
     mode: str | None = None
     alpha: float | None = None
     rerank: bool = True
-
-    @classmethod
-    def of(
-        cls,
-        query: str,
-        scope: str,
-        top_k: float,
-        candidates: float,
-        depth: float,
-        mode: str | None,
-        alpha: float | None,
-        rerank: bool,
-    ) -> SearchForm:
-        return cls(query, Scope(scope), int(top_k), int(candidates), int(depth), mode, alpha, bool(rerank))
 
     @property
     def reranks(self) -> bool:
@@ -69,7 +56,7 @@ class Callbacks:
         self.service = service
         self.main_label = service.main_label()
         self.private_marks = "" if service.shared else " (kept for this browser tab only)"
-        self._first: dict[str, Retrieval] = {}
+        self._first: dict[str, tuple[SearchForm, Retrieval]] = {}
 
     # -- labels and status --
 
@@ -89,14 +76,47 @@ class Callbacks:
 
     # -- search --
 
+    def form(
+        self,
+        query: Any,
+        scope: Any,
+        top_k: Any,
+        candidates: Any,
+        depth: Any,
+        mode: Any,
+        alpha: Any,
+        rerank: Any,
+    ) -> SearchForm:
+        """The controls' values, checked (a raw request can send anything) and converted."""
+        s = self.service.settings
+        params = validate.search_params(
+            s,
+            top_k=top_k,
+            candidates=candidates,
+            rerank_depth=depth,
+            fusion_mode=mode,
+            alpha=alpha,
+            rerank=rerank,
+        )
+        return SearchForm(
+            validate.text("query", query, s.max_query_chars),
+            validate.choice("scope", scope, Scope),
+            params["top_k"] or s.top_k,
+            params["candidates"] or s.candidates,
+            s.rerank_depth if params["rerank_depth"] is None else params["rerank_depth"],
+            params["fusion_mode"],
+            params["alpha"],
+            params["rerank"],
+        )
+
     def first_stage(self, session: str | None, form: SearchForm) -> SearchView:
         """The hybrid list at once; the right column says reranking is on its way (or why not). The
         candidates are kept, so the rerank step reorders exactly what was shown."""
         searcher = self.service.searcher(session, form.scope)
         fusion = self._fusion(searcher.fusion, form)
         first = searcher.first_stage(form.query, top_k=form.top_k, candidates=form.candidates, fusion=fusion)
-        if session:
-            self._first[session] = first
+        if session and form.reranks and self.service.reranker_status.loaded:
+            self._first[session] = (form, first)  # taken by this session's rerank step, next
         result = searcher.finish(first, rerank=False)
         self.service.remember(session, form.scope, result)
         return self.render(session, form.scope, result, form.candidates, self._pending_note(form))
@@ -108,8 +128,9 @@ class Callbacks:
         if not (form.reranks and self.service.reranker_status.loaded):
             return None
         searcher = self.service.searcher(session, form.scope)
-        first = self._first.pop(session, None) if session else None
-        if first is None or first.query != searcher.check_query(form.query)[0]:
+        kept = self._first.pop(session, None) if session else None
+        first = kept[1] if kept is not None and kept[0] == form else None
+        if first is None:  # an API caller or a changed form: search again
             fusion = self._fusion(searcher.fusion, form)
             first = searcher.first_stage(
                 form.query, top_k=form.top_k, candidates=form.candidates, fusion=fusion
@@ -271,7 +292,11 @@ class Callbacks:
     ) -> tuple[str, FusionParams]:
         if not params:
             raise_user("Tune first.")
-        applied = self.service.apply_fusion(session, Scope(scope), FusionParams.from_dict(params))
+        try:
+            chosen = FusionParams.from_dict(params)
+        except (TypeError, ValueError) as exc:
+            raise UploadError(f"cannot use these fusion settings: {exc}") from None
+        applied = self.service.apply_fusion(session, Scope(scope), chosen)
         return (
             f"Searches on {self.scope_label(scope)}{self.private_marks} now use {applied.describe()}.",
             applied,
@@ -301,6 +326,4 @@ def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> flo
 
 def raise_user(message: str) -> NoReturn:
     """Stop a callback with a message for the user (the app shows `UploadError`s as they are)."""
-    from search.errors import UploadError
-
     raise UploadError(message)

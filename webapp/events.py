@@ -14,7 +14,7 @@ import gradio as gr
 from search.errors import SearchError
 from search.models import Scope
 from webapp import cards
-from webapp.callbacks import Callbacks, SearchForm, SearchView
+from webapp.callbacks import Callbacks, SearchView
 from webapp.forms import progress_adapter
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def session_of(request: gr.Request | None) -> str | None:
 
 
 def user_errors(fn: F) -> F:
-    """Show `SearchError`s (and bad values) to the user; log anything else as an internal error."""
+    """Show `SearchError`s to the user as they are; log anything else as an internal error."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,7 +35,7 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except gr.Error:
             raise
-        except (SearchError, ValueError) as exc:
+        except SearchError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("internal error in %s", fn.__name__)
@@ -70,7 +70,7 @@ class Events:
         rerank: bool,
         request: gr.Request,
     ) -> tuple[Any, ...]:
-        form = SearchForm.of(query, scope, top_k, candidates, depth, mode, alpha, rerank)
+        form = self.cb.form(query, scope, top_k, candidates, depth, mode, alpha, rerank)
         view = self.cb.first_stage(session_of(request), form)
         return search_outputs(view, self.cb.status_line(form.scope, form.depth))
 
@@ -88,7 +88,7 @@ class Events:
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[Any, ...]:
-        form = SearchForm.of(query, scope, top_k, candidates, depth, mode, alpha, rerank)
+        form = self.cb.form(query, scope, top_k, candidates, depth, mode, alpha, rerank)
         view = self.cb.rerank_stage(session_of(request), form, progress_adapter(progress, "Reranking"))
         if view is None:
             return (gr.skip(),) * 5

@@ -11,7 +11,7 @@ from search.backends import open_backend
 from search.embedding import Embedder
 from search.evaluate.runner import DatasetReport, EvalProgress, _cap, evaluate_searcher
 from search.fusion_config import default_fusion, save_fusion
-from search.metrics import positive_qrels
+from search.metrics import Qrels, positive_qrels
 from search.models import RerankerStatus
 from search.pipeline import Searcher
 from search.rerank.base import Reranker
@@ -25,6 +25,22 @@ def tuning_split(index_dir: Path, preferences: Sequence[str]) -> str | None:
         if found:
             return found
     return None
+
+
+def _tuning_queries(
+    index_dir: Path, tune_on: Sequence[str], eval_split: str, max_queries: int | None, notes: list[str]
+) -> tuple[str, set[str], dict[str, str], Qrels] | None:
+    """(split, all its query ids, judged queries, qrels) to tune on: the first of `tune_on` apart from
+    the evaluated split."""
+    if not tune_on:
+        return None
+    found = tuning_split(index_dir, tune_on)
+    if found is None or found == eval_split:
+        notes.append(f"no tuning split among {', '.join(tune_on)} apart from {eval_split}: not tuned")
+        return None
+    queries, qrels = judgments.load(index_dir, found)
+    judged = positive_qrels(qrels)
+    return found, set(queries), _cap({q: t for q, t in queries.items() if q in judged}, max_queries), qrels
 
 
 def evaluate_beir(
@@ -52,24 +68,15 @@ def evaluate_beir(
     eval_split = judgments.resolve_split(index_dir, split) or split
     queries, qrels = judgments.load(index_dir, eval_split)
     notes: list[str] = []
-    tune_queries = tune_qrels = None
-    tune_name = ""
-    if tune_on:
-        found = tuning_split(index_dir, tune_on)
-        if found is None or found == eval_split:
-            notes.append(f"no tuning split among {', '.join(tune_on)} apart from {eval_split}: not tuned")
-        else:
-            tune_name = found
-            tune_queries, tune_qrels = judgments.load(index_dir, found)
-            # the whole tuning split stays out of the evaluation, also the part --max-queries skips
-            shared = set(queries) & set(tune_queries)
-            tune_judged = positive_qrels(tune_qrels)
-            tune_queries = _cap({q: t for q, t in tune_queries.items() if q in tune_judged}, max_queries)
-            if shared:
-                notes.append(
-                    f"{len(shared)} queries of {found} also in {eval_split}: left out of the evaluation"
-                )
-                queries = {q: t for q, t in queries.items() if q not in shared}
+    tuning = _tuning_queries(index_dir, tune_on, eval_split, max_queries, notes)
+    if tuning is not None:
+        shared = set(queries) & tuning[1]
+        if shared:  # the whole tuning split stays out of the evaluation, also the part --max-queries skips
+            notes.append(
+                f"{len(shared)} queries of {tuning[0]} also in {eval_split}: left out of the evaluation"
+            )
+            queries = {q: t for q, t in queries.items() if q not in shared}
+    tune_name, _, tune_queries, tune_qrels = tuning or ("", set(), None, None)
     judged = positive_qrels(qrels)
     queries = _cap({q: t for q, t in queries.items() if q in judged}, max_queries)
     searcher = Searcher(open_backend(s), embedder, s, reranker, reranker_status, fusion=default_fusion(s))

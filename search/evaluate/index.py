@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search import judgments
+from search.errors import JudgmentsError
 from search.evaluate.runner import (
     DatasetReport,
     DocMap,
@@ -116,7 +117,7 @@ def tune_index(
     judged = positive_qrels(qrels)
     queries = {q: t for q, t in queries.items() if q in judged}
     if not queries:
-        raise ValueError(
+        raise JudgmentsError(
             f"no judged query with a relevant document in {split!r}: mark some hits relevant first"
         )
     current = searcher.fusion

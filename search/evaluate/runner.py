@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from search.errors import QueryError
+from search.errors import JudgmentsError, QueryError
 from search.fusion import fuse
 from search.metrics import (
     DEFAULT_METRICS,
@@ -211,7 +211,7 @@ def evaluate_searcher(
         notes.append(f"{len(dropped)} queries without a relevant judgment left out")
     queries = {q: t for q, t in queries.items() if q in judged}
     if not queries:
-        raise ValueError(f"{name}: no judged query with a relevant document in split {split!r}")
+        raise JudgmentsError(f"{name}: no judged query with a relevant document in split {split!r}")
     qrels = {q: judged[q] for q in queries}
 
     lists = collect_lists(
@@ -331,7 +331,7 @@ def _tune(
     overlap = set(tune_queries) & set(eval_queries)
     assert not overlap, f"tuning and evaluation share {len(overlap)} queries, e.g. {sorted(overlap)[:3]}"
     if not tune_queries:
-        raise ValueError(f"{name}: no judged query with a relevant document in tuning split {split!r}")
+        raise JudgmentsError(f"{name}: no judged query with a relevant document in tuning split {split!r}")
     lists = collect_lists(
         searcher,
         tune_queries,

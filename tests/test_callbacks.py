@@ -1,0 +1,138 @@
+"""The app's behaviour without a browser: the callbacks take plain values and return view data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from search.errors import QueryError, SearchError, UploadError
+from search.models import Scope
+from search.pipeline import Searcher
+from tests.app_fixtures import copy_index, make_service, sample_index
+from webapp.callbacks import Callbacks
+from webapp.events import user_errors
+
+QUERY = "How much battery storage did the grid operator add?"
+
+
+@pytest.fixture(scope="module")
+def cb(tmp_path_factory: pytest.TempPathFactory, tiny_zerank_path: Path, embedder: Any) -> Callbacks:
+    root = tmp_path_factory.mktemp("callbacks")
+    index = copy_index(sample_index(tmp_path_factory, embedder), root / "index")
+    return Callbacks(make_service(root, index, tiny_zerank_path, embedder))
+
+
+def chunk_ids(column: str) -> list[str]:
+    return re.findall(r'data-chunk="([^"]+)"', column)
+
+
+def form(cb: Callbacks, query: str = QUERY, **changes: Any) -> Any:
+    values = {"scope": "main", "top_k": 5, "candidates": 50, "depth": 20, "mode": None, "alpha": None}
+    values |= {"rerank": True, **changes}
+    return cb.form(query, **values)
+
+
+def test_one_first_stage_serves_both_columns(cb: Callbacks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hybrid list shown at once and the reranked list come from one retrieval (one index read)."""
+    calls: list[str] = []
+    original = Searcher.retrieve
+
+    def counting(self: Searcher, query: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(query)
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Searcher, "retrieve", counting)
+    first = cb.first_stage("s1", form(cb))
+    assert "Reranking the top 20 hybrid results" in first.right and "#1" in first.left
+    second = cb.rerank_stage("s1", form(cb))
+    assert second is not None and calls == [QUERY]
+    assert "Reranked by tiny_zerank" in second.right
+    assert chunk_ids(second.left) == chunk_ids(first.left)  # the same hybrid list, now with its moves
+    _, result = cb.service.last_result("s1")
+    assert "reranked" in result.stages and len(result.stages["fused"]) == 5
+
+
+def test_a_changed_form_searches_again(cb: Callbacks) -> None:
+    cb.first_stage("s2", form(cb))
+    view = cb.rerank_stage("s2", form(cb, top_k=3))
+    _, result = cb.service.last_result("s2")
+    assert view is not None and len(result.stages["reranked"]) == 3
+
+
+def test_no_rerank_step_when_reranking_is_off(cb: Callbacks) -> None:
+    view = cb.first_stage("s3", form(cb, rerank=False))
+    assert "turned off" in view.right
+    assert cb.rerank_stage("s3", form(cb, rerank=False)) is None
+    assert cb.rerank_stage("s3", form(cb, depth=0)) is None
+
+
+@pytest.mark.parametrize(
+    "field,changes",
+    [
+        ("top_k", {"top_k": -5}),
+        ("top_k", {"top_k": 10**6}),
+        ("candidates", {"candidates": 0}),
+        ("rerank_depth", {"depth": 10**6}),
+        ("alpha", {"alpha": 1.5}),
+        ("fusion_mode", {"mode": "max"}),
+        ("scope", {"scope": "everyone"}),
+    ],
+)
+def test_out_of_range_controls_are_refused_by_name(cb: Callbacks, field: str, changes: dict) -> None:
+    with pytest.raises(QueryError, match=field):
+        form(cb, **changes)
+
+
+def test_a_huge_query_is_refused_before_any_work(cb: Callbacks) -> None:
+    with pytest.raises(QueryError, match="query is 2,000,000 characters"):
+        form(cb, query="x" * 2_000_000)
+
+
+def test_judging_marks_the_shown_documents_and_redraws(cb: Callbacks) -> None:
+    with pytest.raises(UploadError, match="Search first"):
+        cb.save_judgments("fresh-tab", ["x"], 50)
+    view = cb.first_stage("judge", form(cb, rerank=False))
+    top_doc = view.judge_choices[0][1]
+    redrawn, note = cb.save_judgments("judge", [top_doc], 50)
+    assert note.startswith("Saved 1 mark") and top_doc in redrawn.judge_checked
+    assert "✓ relevant" in redrawn.left and "NDCG@10" in redrawn.left
+    assert cb.split_choices("judge", Scope.MAIN) == (["user"], "user")
+    assert cb.split_choices("someone-else", Scope.MAIN) == ([], None)
+
+
+def test_apply_refuses_unknown_fusion_settings(cb: Callbacks) -> None:
+    with pytest.raises(UploadError, match="cannot use these fusion settings"):
+        cb.apply("tuner", Scope.MAIN, {"mode": "max", "alpha": 0.5})
+    with pytest.raises(UploadError, match="Tune first"):
+        cb.apply("tuner", Scope.MAIN, None)
+
+
+def test_documents_view_and_upload_errors(cb: Callbacks) -> None:
+    view = cb.documents_view("docs-tab")
+    assert view.rows == [] and not view.has_uploads and view.main_rows
+    with pytest.raises(UploadError, match="Choose one or more"):
+        cb.ingest("docs-tab", [])
+    with pytest.raises(UploadError, match="Choose a document"):
+        cb.remove("docs-tab", None)
+
+
+def test_user_errors_show_search_errors_and_hide_the_rest(caplog: pytest.LogCaptureFixture) -> None:
+    @user_errors
+    def refuses() -> None:
+        raise QueryError("the query is empty: type some words")
+
+    @user_errors
+    def breaks() -> None:
+        raise KeyError("secret internals")
+
+    with pytest.raises(gr.Error, match="the query is empty"):
+        refuses()
+    with pytest.raises(gr.Error) as caught:
+        breaks()
+    assert "internal error" in str(caught.value) and "secret" not in str(caught.value)
+    assert "secret internals" in caplog.text  # logged with its traceback for the operator
+    assert issubclass(UploadError, SearchError)

@@ -1,0 +1,82 @@
+"""Checks on every value a client sends, before any work: a clear error naming the field, so a
+public endpoint cannot be asked for a million hits, a rerank of the whole index or a 2 MB judgment."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from search.errors import QueryError
+from search.models import FusionMode, Scope
+from search.settings import Settings
+
+#: Grades a judgment may carry (None unmarks).
+GRADES = (0, 1, 2)
+MAX_ID_CHARS = 200
+
+
+def int_in(name: str, value: Any, low: int, high: int) -> int:
+    """`value` as an int within [low, high], or a QueryError naming `name` and the range."""
+    if isinstance(value, bool) or value is None:
+        raise QueryError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"{name} must be a whole number from {low} to {high}, got {value!r}") from None
+    if not math.isfinite(number) or number != int(number) or not low <= number <= high:
+        raise QueryError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(number)
+
+
+def optional_int(name: str, value: Any, low: int, high: int) -> int | None:
+    return None if value is None else int_in(name, value, low, high)
+
+
+def alpha(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"alpha must be a number from 0 to 1, got {value!r}") from None
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise QueryError(f"alpha must be a number from 0 to 1, got {value!r}")
+    return number
+
+
+def choice(name: str, value: Any, kind: type[FusionMode] | type[Scope]) -> Any:
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        allowed = " | ".join(m.value for m in kind)
+        raise QueryError(f"{name} must be one of {allowed}, got {value!r}") from None
+
+
+def text(name: str, value: Any, max_chars: int) -> str:
+    if not isinstance(value, str):
+        raise QueryError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise QueryError(f"{name} is {len(value):,} characters; at most {max_chars:,} are accepted")
+    return value
+
+
+def grade(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or value not in GRADES:
+        raise QueryError(f"relevance must be one of 0, 1, 2 or null, got {value!r}")
+    return int(value)
+
+
+def search_params(settings: Settings, **raw: Any) -> dict[str, Any]:
+    """The `/search` parameters checked and converted; None keeps the collection's own setting."""
+    return {
+        "top_k": optional_int("top_k", raw.get("top_k"), 1, settings.max_top_k),
+        "candidates": optional_int("candidates", raw.get("candidates"), 1, settings.max_candidates),
+        "rerank_depth": optional_int("rerank_depth", raw.get("rerank_depth"), 0, settings.max_rerank_depth),
+        "fusion_mode": None
+        if raw.get("fusion_mode") is None
+        else choice("fusion_mode", raw["fusion_mode"], FusionMode).value,
+        "alpha": alpha(raw.get("alpha")),
+        "rerank": bool(raw.get("rerank", True)),
+    }
