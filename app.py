@@ -276,7 +276,11 @@ def build_app(service: SearchService) -> gr.Blocks:
     ev, api = Events(cb), Api(cb)
     examples = load_example_queries(Path(service.settings.sample_dir).parent / "sample_queries.json")
     examples = examples if cb.main_label == "Sample corpus" else []
-    with gr.Blocks(title="Hybrid search + reranker", analytics_enabled=False) as demo:
+    idle_s = int(service.settings.session_idle_hours * 3600)
+    # Gradio's own upload cache: swept hourly of files older than the session idle limit, and at exit
+    with gr.Blocks(
+        title="Hybrid search + reranker", analytics_enabled=False, delete_cache=(3600, idle_s)
+    ) as demo:
         gr.Markdown(INTRO)
         status_box = gr.HTML(
             cb.status_line(Scope.MAIN, service.settings.rerank_depth), elem_id="reranker-status"

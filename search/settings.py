@@ -70,6 +70,11 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 50.0
     shared_uploads: bool = False
+    # storage per browser session and for all sessions (oldest idle evicted first)
+    max_session_documents: int = 50
+    max_session_mb: float = 200.0
+    max_upload_storage_mb: float = 2000.0
+    session_idle_hours: float = 6.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

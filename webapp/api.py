@@ -14,6 +14,7 @@ from search.models import FUSED, RERANKED, Scope
 from webapp import documents, validate
 from webapp.callbacks import Callbacks, column_ndcg
 from webapp.events import session_of, user_errors
+from webapp.forms import discard_uploads
 
 
 class Api:
@@ -63,7 +64,10 @@ class Api:
     @user_errors
     def ingest(self, paths: list[str] | None, request: gr.Request) -> dict:
         """Upload and index files into this session's collection (or the shared index)."""
-        report = self.service.ingest(session_of(request), paths or [], show_progress=False)
+        try:
+            report = self.service.ingest(session_of(request), paths or [], show_progress=False)
+        finally:
+            discard_uploads(paths)
         return documents.ingest_json(report, self.cb.scope_label(Scope.MINE))
 
     @user_errors

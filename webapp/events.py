@@ -15,7 +15,7 @@ from search.errors import SearchError
 from search.models import Scope
 from webapp import cards
 from webapp.callbacks import Callbacks, SearchView
-from webapp.forms import progress_adapter
+from webapp.forms import discard_uploads, progress_adapter
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,10 @@ class Events:
         progress: gr.Progress = gr.Progress(track_tqdm=True),
     ) -> tuple[Any, ...]:
         progress(0, desc="Reading and indexing files")
-        report = self.cb.ingest(session_of(request), paths)
+        try:
+            report = self.cb.ingest(session_of(request), paths)
+        finally:
+            discard_uploads(paths)
         return (report, *self.documents_view(request), None)
 
     @user_errors

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,3 +50,23 @@ def progress_adapter(report: Callable[..., Any], desc: str, unit: str = "passage
         report((done, total), desc=desc, unit=unit)
 
     return update
+
+
+def gradio_cache() -> Path:
+    """Where Gradio keeps uploaded files (GRADIO_TEMP_DIR, else <tmp>/gradio)."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
+def discard_uploads(paths: Sequence[str | Path] | None, cache: Path | None = None) -> int:
+    """Delete Gradio's cached copies of uploaded files once they are staged: a private upload must not
+    outlive its session in a cache that `/gradio_api/file=` serves. Paths outside the cache are kept."""
+    from ingest.uploads import inside
+
+    cache = cache or gradio_cache()
+    removed = 0
+    for raw in paths or []:
+        path = Path(raw)
+        if inside(cache, path) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -35,6 +35,7 @@ from search.rerank.base import Progress
 from search.rerank.load import load_reranker
 from search.rerank.timed import TimedReranker
 from search.settings import Settings
+from webapp import quota
 from webapp.forms import fusion_from_ui
 from webapp.sessions import SESSIONS_DIR, Sessions
 
@@ -177,8 +178,10 @@ class SearchService:
             raise UploadError("no files given: choose PDF, .txt or .md files to upload")
         with self.model_lock:
             settings, files = self._target(session)
-            staged, skipped = stage_uploads(paths, files, self.max_upload_bytes)
             before = {d.source for d in self._current_docs(settings)}
+            paths, refused = self._within_quota(session, paths, before)
+            staged, skipped = stage_uploads(paths, files, self.max_upload_bytes)
+            skipped = refused + skipped
             report = run_ingest(
                 upload_sources(staged, self.max_upload_bytes),
                 open_writer(settings),
@@ -338,6 +341,34 @@ class SearchService:
             return self.settings, Path(self.settings.upload_dir) / SHARED_DIR
         found = self.sessions.open(session)
         return found.settings, found.files
+
+    def _within_quota(
+        self, session: str | None, paths: Sequence[str | Path], indexed: set[str]
+    ) -> tuple[list[Path], list[tuple[str, str]]]:
+        """The files this session may add under its limits and the global cap (idle sessions are
+        evicted to make room), and (name, reason) for the rest."""
+        s = self.settings
+        if self.shared:
+            return [Path(p) for p in paths], []
+        found = self.sessions.open(session)
+        admitted, refused = quota.admit(
+            paths,
+            len(indexed),
+            quota.folder_bytes(found.folder),
+            max_documents=s.max_session_documents,
+            max_mb=s.max_session_mb,
+            known=indexed,
+        )
+        need = sum(p.stat().st_size for p in admitted if p.exists())
+        cap = int(s.max_upload_storage_mb * MB)
+        root = self.sessions.root
+        self.sessions.evict_idle(found.key, need, cap, lambda: quota.folder_bytes(root))
+        if admitted and quota.folder_bytes(root) + need > cap:
+            reason = (
+                f"the server's upload storage is full ({s.max_upload_storage_mb:g} MB, max_upload_storage_mb)"
+            )
+            return [], refused + [(Path(p).name, reason) for p in admitted]
+        return admitted, refused
 
     def _current_docs(self, settings: Settings) -> list[DocumentInfo]:
         return list(open_writer(settings).existing()[1].values())

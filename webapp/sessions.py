@@ -11,6 +11,7 @@ import hashlib
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -83,8 +84,12 @@ class Sessions:
         with self._lock:
             return self._by_key.pop(key, None), self.root / key
 
-    def sweep(self, max_idle_s: float = SESSION_TTL_S) -> int:
-        """Drop sessions idle for longer than `max_idle_s` and delete their folders."""
+    def sweep(self, max_idle_s: float | None = None) -> int:
+        """Drop sessions idle over `max_idle_s` (default: the idle setting); delete their folders."""
+        if max_idle_s is None:
+            max_idle_s = (
+                self._base.session_idle_hours * 3600 if self._base.session_idle_hours else SESSION_TTL_S
+            )
         now = time.time()
         with self._lock:
             stale = [k for k, c in self._by_key.items() if now - c.last_used > max_idle_s]
@@ -93,6 +98,21 @@ class Sessions:
         for key in stale:
             shutil.rmtree(self.root / key, ignore_errors=True)
         return len(stale)
+
+    def evict_idle(self, keep: str, need_bytes: int, cap_bytes: int, used: Callable[[], int]) -> int:
+        """Drop other sessions, longest idle first, until `used() + need_bytes` fits in `cap_bytes`;
+        returns how many went."""
+        with self._lock:
+            order = sorted((c for c in self._by_key.values() if c.key != keep), key=lambda c: c.last_used)
+        evicted = 0
+        for victim in order:
+            if used() + need_bytes <= cap_bytes:
+                break
+            with self._lock:
+                self._by_key.pop(victim.key, None)
+            shutil.rmtree(victim.folder, ignore_errors=True)
+            evicted += 1
+        return evicted
 
     def clear(self) -> None:
         """Remove every session folder (at start-up: no earlier session can reconnect to them)."""
