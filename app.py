@@ -99,10 +99,14 @@ def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
                 500,
                 value=s.rerank_depth,
                 step=5,
-                label="Rerank depth (how many fused results the reranker re-reads)",
+                label="Rerank depth",
+                info="fused results the reranker re-reads",
             )
             w.top_k = gr.Slider(1, 50, value=s.top_k, step=1, label="Results shown")
-            w.rerank_on = gr.Checkbox(value=status.loaded, interactive=status.loaded, label="Rerank")
+            why = "" if status.loaded else f"unavailable: {status.reason or 'no reranker configured'}"
+            w.rerank_on = gr.Checkbox(
+                value=status.loaded, interactive=status.loaded, label="Rerank", info=why or None
+            )
 
 
 def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:

@@ -107,8 +107,9 @@ def test_movement_text_and_badge(fused: int, reranked: int, text: str, css: str)
 
 
 def test_format_score_never_reads_as_a_percentage() -> None:
-    assert cards.format_score(1 / 61) == "0.01639"
-    assert cards.format_score(12.3456) == "12.35"
+    assert cards.format_score(1 / 61) == "0.0164"
+    assert cards.format_score(12.3456) == "12.3456"
+    assert cards.format_score(1.0) == "1.0000" and cards.format_score(0.6) == "0.6000"
     assert cards.format_score(None) == "—"
 
 
@@ -128,11 +129,11 @@ def test_hit_card_has_rank_badge_citation_stage_table_and_escaped_full_text() ->
     h.ranks[DENSE], h.scores[DENSE] = 12, 0.51
     card = cards.hit_card(h, RERANKED, terms=terms_of("storage"), top_k=10, candidates=100, relevant=True)
     assert card.startswith('<details class="hs-hit hs-relevant"')
-    assert "#4" in card and "▲5 (was #9)" in card and "r.pdf, p. 2" in card and "score 0.9" in card
+    assert "#4" in card and "▲5 (was #9)" in card and "r.pdf, p. 2" in card and "score 0.9000" in card
     assert "<img" not in card and "&lt;img" in card
     table = re.search(r'<table class="hs-stages">.*</table>', card).group(0)
-    assert "<td>#9</td><td>3.2</td>" in table  # BM25
-    assert "<td>#12</td><td>0.51</td>" in table  # dense
+    assert "<td>#9</td><td>3.2000</td>" in table  # BM25
+    assert "<td>#12</td><td>0.5100</td>" in table  # dense
     assert "✓ relevant" in card
     fused_card = cards.hit_card(h, FUSED, terms=terms_of(""), top_k=10, candidates=100)
     assert "hs-move" not in fused_card and "#9" in fused_card and "hs-relevant" not in fused_card
@@ -248,3 +249,22 @@ def test_document_rows_are_sorted_by_file_name() -> None:
         "pages": 0,
         "chunks": 3,
     }
+
+
+def test_markdown_passages_are_rendered_safely_with_terms_marked() -> None:
+    from webapp.markdown_view import render_markdown
+
+    text = (
+        "## Battery storage\n\n**Grid** batteries <script>alert(1)</script> "
+        "![x](http://evil/x.png) [a](javascript:alert(1))"
+    )
+    out = render_markdown(text, terms_of("battery"))
+    assert "<h2><mark>Battery</mark> storage</h2>" in out and "<strong>Grid</strong>" in out
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "<img" not in out and 'href="javascript' not in out
+    assert "**" not in out and "##" not in out
+    assert "<mark>batteries</mark>" in out
+
+
+def test_terms_are_never_marked_inside_tags_or_entities() -> None:
+    assert highlight("a < b & c", terms_of("lt amp")) == "a &lt; b &amp; c"

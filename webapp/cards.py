@@ -11,6 +11,7 @@ from pathlib import PurePath
 from search.compare import movement_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
 from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
+from webapp.markdown_view import is_markdown, render_markdown
 
 #: Column titles; the reranked one is completed with the model's name.
 FUSED_TITLE = "Hybrid (BM25 + dense, fused)"
@@ -32,10 +33,11 @@ STAGE_SCORES_NOTE = (
 
 
 def format_score(score: float | None) -> str:
-    """4 significant digits: RRF scores are around 0.03 and must not read as percentages."""
+    """One format for every score: 4 decimals (RRF scores are around 0.016, reranker scores 0–1, BM25
+    scores tens), never a percentage, never "1" beside "0.9894"."""
     if score is None or (isinstance(score, float) and math.isnan(score)):
         return "—"
-    return f"{score:.4g}"
+    return f"{score:.4f}"
 
 
 def model_label(name: str) -> str:
@@ -102,7 +104,6 @@ def hit_card(
     """One result: rank, movement (reranked column), citation, score, snippet; expanding it shows
     the hit's rank and score in every stage and the full chunk text."""
     rank = hit.rank(stage)
-    paged = hit.chunk.page_start is not None
     badge = movement_badge(hit, top_k) if stage == RERANKED else ""
     rel = '<span class="hs-rel" title="judged relevant for this query">✓ relevant</span>' if relevant else ""
     cls = "hs-hit hs-relevant" if relevant else "hs-hit"
@@ -113,9 +114,17 @@ def hit_card(
         f'<span class="hs-score">score {format_score(hit.score(stage))}</span></div>'
         f'<div class="hs-snippet">{snippet(hit.chunk.text, terms)}</div></summary>'
         f"{stage_table(hit, candidates)}"
-        f'<div class="hs-full">{highlight(reflow(hit.chunk.text, paged), terms)}</div>'
+        f'<div class="hs-full">{full_text(hit, terms)}</div>'
         "</details>"
     )
+
+
+def full_text(hit: Hit, terms: QueryTerms) -> str:
+    """The whole passage: markdown rendered (safely), PDF lines reflowed, plain text as written."""
+    chunk = hit.chunk
+    if is_markdown(chunk.source):
+        return render_markdown(chunk.text, terms)
+    return highlight(reflow(chunk.text, chunk.page_start is not None), terms)
 
 
 def column_html(
@@ -137,7 +146,7 @@ def column_html(
     metric = f' <span class="hs-metric">· NDCG@10 {ndcg:.3f}</span>' if ndcg is not None else ""
     head = f'<div class="hs-col-title">{html.escape(title)}{metric}</div>'
     if not hits:
-        return head + f'<div class="hs-empty">{html.escape(empty)}</div>'
+        return _column(head + f'<div class="hs-empty">{html.escape(empty)}</div>')
     terms = QueryTerms(query, analyze)
     cards = [
         hit_card(
@@ -150,10 +159,14 @@ def column_html(
         )
         for hit in hits
     ]
-    return head + "".join(cards)
+    return _column(head + "".join(cards))
+
+
+def _column(inner: str) -> str:
+    return f'<div class="hs-col">{inner}</div>'
 
 
 def message_column(title: str, message: str) -> str:
     """A column that holds a one-line message instead of results (reranking off, in progress, ...)."""
     head = f'<div class="hs-col-title">{html.escape(title)}</div>'
-    return head + f'<div class="hs-empty">{html.escape(message)}</div>'
+    return _column(head + f'<div class="hs-empty">{html.escape(message)}</div>')

@@ -1,10 +1,12 @@
 """The app's style sheet (Gradio theme variables for colours, so dark mode holds)."""
 
 CSS = """
+.hs-col, .hs-foot, .hs-status, .hs-empty {font-family: var(--font); color: var(--body-text-color);}
+.hs-col b, .hs-foot b, .hs-status b, .hs-col strong {font-weight: 600; font-variant: normal;}
 #query-row {align-items: flex-end;}
 #search-btn {max-width: 12rem; min-height: 2.8rem; margin-bottom: .35rem;}
 .hs-col-title {font-size: 1.05rem; font-weight: 600; margin: 0 0 .4rem 0;}
-.hs-col-title .hs-metric {font-weight: 400; font-size: .85rem; color: var(--body-text-color-subdued);}
+.hs-col-title .hs-metric {font-weight: 500; font-size: .9rem; color: var(--body-text-color);}
 .hs-empty {color: var(--body-text-color-subdued); padding: .6rem 0;}
 details.hs-hit {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .45rem .6rem;
   margin: 0 0 .45rem 0; background: var(--block-background-fill);}
@@ -30,10 +32,13 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
 .hs-stages th, .hs-stages td {padding: .15rem .6rem; border-bottom: 1px solid var(--border-color-primary);
   text-align: left;}
 .hs-hit .hs-hint {font-size: .78rem; color: var(--body-text-color-subdued); margin-bottom: .3rem;}
+.hs-full .hs-md {white-space: normal;}
+.hs-full .hs-md h1, .hs-full .hs-md h2, .hs-full .hs-md h3 {font-size: 1rem; margin: .4rem 0 .2rem 0;}
+.hs-full .hs-md p {margin: 0 0 .4rem 0;}
 .hs-full {white-space: pre-wrap; font-size: .85rem; max-height: 22rem; overflow-y: auto;
   border-top: 1px dashed var(--border-color-primary); padding-top: .4rem;}
 .hs-foot {font-size: .88rem; line-height: 1.5;}
-.hs-foot .hs-hint {color: var(--body-text-color-subdued);}
+.hs-foot .hs-hint {color: var(--body-text-color);}
 .hs-foot .hs-ok {color: #15803d; font-weight: 700;}
 .hs-foot .hs-bad {color: #b91c1c; font-weight: 700;}
 .hs-status {font-size: .9rem; padding: .4rem .7rem; border-radius: 8px;
@@ -41,4 +46,11 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
 .hs-status.hs-ok {border-left: 4px solid #15803d;}
 .hs-status.hs-warn {border-left: 4px solid #b45309;}
 .hs-status.hs-off {border-left: 4px solid #6b7280;}
+@media (max-width: 640px) {
+  #query-row {flex-direction: column; align-items: stretch;}
+  #query-row > * {min-width: 0 !important; width: 100%;}
+  #search-btn {max-width: none; width: 100%;}
+  .hs-head {gap: .3rem;}
+  .hs-score {margin-left: 0;}
+}
 """

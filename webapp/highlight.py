@@ -26,6 +26,9 @@ _QUESTION_WORDS = frozenset(
     }
 )
 
+#: A tag or an entity in HTML: never marked inside.
+_TAG_OR_ENTITY = re.compile(r"<[^<>]*>|&#?\w+;")
+
 #: Markdown markup that reads as noise in a two-line snippet.
 _MARKUP = re.compile(r"(\*\*|__|`|^#{1,6}\s+|(?<=\s)#{1,6}\s+)", re.MULTILINE)
 
@@ -57,14 +60,30 @@ class QueryTerms:
 
 def highlight(text: str, terms: QueryTerms) -> str:
     """`text` escaped for HTML, with every word the analyzer maps to a query term wrapped in <mark>."""
+    return mark_terms(html.escape(text, quote=False), terms)
+
+
+def mark_terms(markup: str, terms: QueryTerms) -> str:
+    """HTML with the query's terms marked in its text: tags and entities are left as they are."""
+    out: list[str] = []
+    pos = 0
+    for match in _TAG_OR_ENTITY.finditer(markup):
+        out.append(_mark_words(markup[pos : match.start()], terms))
+        out.append(match.group())
+        pos = match.end()
+    out.append(_mark_words(markup[pos:], terms))
+    return "".join(out)
+
+
+def _mark_words(text: str, terms: QueryTerms) -> str:
     out: list[str] = []
     pos = 0
     for match in _WORD.finditer(text):
         if terms.matches(match.group()):
-            out.append(html.escape(text[pos : match.start()]))
-            out.append(f"<mark>{html.escape(match.group())}</mark>")
+            out.append(text[pos : match.start()])
+            out.append(f"<mark>{match.group()}</mark>")
             pos = match.end()
-    out.append(html.escape(text[pos:]))
+    out.append(text[pos:])
     return "".join(out)
 
 
