@@ -39,7 +39,7 @@ class Api:
         collection: "main" (the sample/shared index) or "mine" (this session's uploads)."""
         settings = self.service.settings
         scope = validate.choice("collection", collection, Scope)
-        query = validate.text("query", query, settings.max_query_chars)
+        query = validate.text("query", query, validate.MAX_REQUEST_QUERY_CHARS)
         params = validate.search_params(
             settings,
             top_k=top_k,

@@ -99,7 +99,7 @@ class Callbacks:
             rerank=rerank,
         )
         return SearchForm(
-            validate.text("query", query, s.max_query_chars),
+            validate.text("query", query, validate.MAX_REQUEST_QUERY_CHARS),
             validate.choice("scope", scope, Scope),
             params["top_k"] or s.top_k,
             params["candidates"] or s.candidates,

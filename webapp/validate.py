@@ -13,6 +13,9 @@ from search.settings import Settings
 #: Grades a judgment may carry (None unmarks).
 GRADES = (0, 1, 2)
 MAX_ID_CHARS = 200
+#: A search query longer than this is refused; up to it, the pipeline cuts it to `max_query_chars`
+#: with a warning (a pasted page still searches; a pasted book does not reach the server's memory).
+MAX_REQUEST_QUERY_CHARS = 100_000
 
 
 def int_in(name: str, value: Any, low: int, high: int) -> int:

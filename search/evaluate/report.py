@@ -23,6 +23,18 @@ from search.tuning import RULE
 
 METRIC_TITLES = {"ndcg@10": "NDCG@10", "recall@100": "Recall@100", "mrr@10": "MRR@10"}
 LATENCY_ROWS = ("embed", "bm25", "dense", "fusion", "rerank")
+#: Stage columns say what the stage does, apart from the systems' end-to-end totals ("BM25 (total)").
+STAGE_NAMES = {
+    "embed": "embed query",
+    "bm25": "BM25 lookup",
+    "dense": "dense lookup",
+    "fusion": "fusion",
+    "rerank": "rerank",
+}
+LATENCY_NOTE = (
+    "Stages are timed one by one; a system's total adds the stages it needs "
+    "(Dense = embed query + dense lookup; Hybrid = all four; +rerank adds the rerank)."
+)
 
 
 def system_columns(reports: Sequence[DatasetReport]) -> list[str]:
@@ -60,7 +72,7 @@ def latency_table(reports: Sequence[DatasetReport]) -> str:
     stages = [s for s in LATENCY_ROWS if any(s in r.latency_ms for r in reports)]
     systems = [s for s in system_columns(reports) if any(s in r.latency_ms for r in reports)]
     cols = stages + systems
-    head = ["data set", *(f"{c} p50/p95 ms" for c in cols)]
+    head = ["data set", *(f"{STAGE_NAMES[c]} (stage)" for c in stages), *(f"{c} (total)" for c in systems)]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(cols)) + "|"]
     for r in reports:
         cells = []
@@ -105,7 +117,7 @@ def render_markdown(reports: Sequence[DatasetReport], title: str = "Retrieval ev
     )
     for metric in metrics:
         parts += ["", f"## {METRIC_TITLES.get(metric, metric)}", "", metric_table(reports, metric)]
-    parts += ["", "## Latency per query (p50 / p95, ms)", "", latency_table(reports)]
+    parts += ["", "## Latency per query (p50 / p95, ms)", "", latency_table(reports), "", LATENCY_NOTE]
     tuned = tuning_lines(reports)
     if tuned:
         parts += ["", "## Tuned fusion", "", *tuned]
