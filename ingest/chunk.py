@@ -37,13 +37,14 @@ log = logging.getLogger(__name__)
 #: Where sentences end: the whitespace after ., ! or ? (plus closing quotes/brackets), right
 #: after a CJK full stop, a blank line, and the line break before a markdown heading or a list
 #: item. Only the named group (whitespace, possibly empty) separates, so no visible character is
-#: ever dropped between sentences.
+#: ever dropped between sentences. Every alternative starts at one fixed character (never at an
+#: optional run of blanks), so a search is linear: `[ \t]*\n` tried at each of 40,000 spaces was not.
 _SENTENCE_SEP = re.compile(
     r"""
       [.!?][\"'\u2019\u201d)\]]*(?P<a>\s+)
     | [\u3002\uff01\uff1f][\u300d\u300f\uff09]*(?P<d>\s*)
     | (?P<b>\n[ \t]*\n\s*)
-    | (?P<c>[ \t]*\n)(?=[ \t]*(?:\#{1,6}[ \t]|[-*+\u2022][ \t]|\d{1,3}[.)][ \t]))
+    | (?P<c>\n)(?=[ \t]*(?:\#{1,6}[ \t]|[-*+\u2022][ \t]|\d{1,3}[.)][ \t]))
     """,
     re.VERBOSE,
 )

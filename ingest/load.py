@@ -260,7 +260,6 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_ATX_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
@@ -270,9 +269,27 @@ def markdown_title(text: str) -> str | None:
     for line in text.split("\n"):
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and (m := _ATX_H1.match(line)):
-            return m.group(1).strip() or None
+        elif not fenced and (heading := _atx_h1(line)) is not None:
+            return heading or None
     return None
+
+
+def _atx_h1(line: str) -> str | None:
+    """The text of a level-1 ATX heading line (`# Title`, `  # Title ##`), else None.
+
+    String methods, not a regex: a pattern with a lazy body before optional trailing blanks is
+    quadratic on a heading followed by a long run of spaces (`# x` + 40,000 spaces took 16 s).
+    """
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or len(body) < 3 or body[0] != "#" or body[1] not in " \t":
+        return None
+    content = body[1:].strip(" \t")
+    if not content:  # "#" and blanks only: a heading with no text
+        return ""
+    closed = content.rstrip("#")  # a closing sequence: blanks, then #s, at the end of the line
+    if closed != content and closed and closed[-1] in " \t":
+        content = closed
+    return content.strip()
 
 
 # --- PDFs ------------------------------------------------------------------------------------
@@ -370,7 +387,6 @@ def _pdf_title(reader: object) -> str | None:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_A-Z])")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
@@ -380,7 +396,8 @@ def clean_pdf_text(text: str) -> str:
     runs of blank lines; line breaks are kept since they carry sentence/heading structure."""
     text = normalize_newlines(text)
     text = _CONTROL.sub("", text)
-    text = _TRAILING_SPACE.sub("", text)
+    # per line with rstrip, not `[ \t]+$` with re.M: that regex is quadratic in a run of spaces
+    text = "\n".join(line.rstrip(" \t\u00a0") for line in text.split("\n"))
     text = _HYPHEN_BREAK.sub("", text)
     text = _MANY_NEWLINES.sub("\n\n", text)
     return text.strip()
