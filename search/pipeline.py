@@ -137,6 +137,8 @@ class Searcher:
         query, warnings = self.check_query(query)
         backend = self.backend  # one index version for the whole query, even if reload() swaps it
         lists, timings = self.retrieve(query, candidates, fusion, backend)
+        if not lists[BM25] and lists[DENSE]:  # only stop words, punctuation, emoji, unknown script
+            warnings.append("BM25 matched nothing for this query; results are from dense retrieval alone")
 
         status = self.reranker_status
         if rerank and depth > 0 and self.reranker is not None and lists[FUSED]:
