@@ -61,6 +61,7 @@ def load_isolated(
         "source": shown,
         "max_pages": max_pages,
         "max_chars": max_chars,
+        "timeout_s": timeout_s,
     }
     worker = _POOL.take(memory_mb)
     try:
@@ -199,15 +200,22 @@ atexit.register(_POOL.close)
 
 
 def _serve(memory_mb: int) -> None:
-    """Answer load requests (JSON lines on stdin) until stdin closes."""
+    """Answer load requests (JSON lines on stdin) until stdin closes. Each load runs under an alarm
+    a little past its time limit, so a worker whose parent died mid-load still ends by itself."""
+    import math
     import resource
+    import signal
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     out = sys.stdout.buffer
     for line in sys.stdin.buffer:
         if line.strip():
-            out.write(json.dumps(_answer(json.loads(line), memory_mb)).encode("ascii") + b"\n")
+            request = json.loads(line)
+            signal.alarm(math.ceil(request.get("timeout_s", 60)) + 5)  # SIGALRM ends the process
+            reply = json.dumps(_answer(request, memory_mb)).encode("ascii") + b"\n"
+            signal.alarm(0)
+            out.write(reply)
             out.flush()
 
 
