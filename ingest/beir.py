@@ -98,7 +98,8 @@ def prepare_beir_index(
     from search.backends import open_writer
 
     index_dir = Path(cache_dir) / cache_key(folder, settings)
-    s = replace(settings, index_dir=index_dir)
+    # BEIR sets are trusted and large (trec-covid is 171k documents): no per-ingest chunk limit
+    s = replace(settings, index_dir=index_dir, max_ingest_chunks=0)
     report = run_ingest(
         beir_sources(Path(folder)), open_writer(s), s, embedder=embedder, show_progress=show_progress
     )

@@ -14,6 +14,10 @@ Cutting only at sentence and word boundaries keeps counts additive for WordPiece
 BERT pre-tokenization (the default model): a chunk's own tokenization equals its slice of the
 document's. For other tokenizers (BPE, SentencePiece) each chunk is measured on its own text and
 shrunk until it fits, which costs one extra tokenizer call per chunk.
+
+Chunks also have a hard cap in characters (`max_chars`): a run the tokenizer cannot split (a word
+over its per-word limit is one [UNK] piece, however long) would otherwise become one chunk of any
+size; such a chunk is cut at whitespace where it can be, else mid-run.
 """
 
 from __future__ import annotations
@@ -30,20 +34,21 @@ import numpy as np
 
 from ingest.load import Document
 from search.models import Chunk
-from search.settings import resolve_embedding_model
+from search.settings import Settings, resolve_embedding_model
 
 log = logging.getLogger(__name__)
 
 #: Where sentences end: the whitespace after ., ! or ? (plus closing quotes/brackets), right
 #: after a CJK full stop, a blank line, and the line break before a markdown heading or a list
 #: item. Only the named group (whitespace, possibly empty) separates, so no visible character is
-#: ever dropped between sentences.
+#: ever dropped between sentences. Every alternative starts at one fixed character (never at an
+#: optional run of blanks), so a search is linear: `[ \t]*\n` tried at each of 40,000 spaces was not.
 _SENTENCE_SEP = re.compile(
     r"""
       [.!?][\"'\u2019\u201d)\]]*(?P<a>\s+)
     | [\u3002\uff01\uff1f][\u300d\u300f\uff09]*(?P<d>\s*)
     | (?P<b>\n[ \t]*\n\s*)
-    | (?P<c>[ \t]*\n)(?=[ \t]*(?:\#{1,6}[ \t]|[-*+\u2022][ \t]|\d{1,3}[.)][ \t]))
+    | (?P<c>\n)(?=[ \t]*(?:\#{1,6}[ \t]|[-*+\u2022][ \t]|\d{1,3}[.)][ \t]))
     """,
     re.VERBOSE,
 )
@@ -152,7 +157,8 @@ def max_seq_length(model_path: str, tokenizer: Any = None) -> int | None:
 
 
 class Chunker:
-    """Splits documents into `Chunk`s of at most `chunk_tokens` tokens of the embedding model."""
+    """Splits documents into `Chunk`s of at most `chunk_tokens` tokens of the embedding model and
+    at most `max_chars` characters (0: no character cap)."""
 
     def __init__(
         self,
@@ -160,7 +166,10 @@ class Chunker:
         chunk_tokens: int = 200,
         overlap: int = 32,
         max_model_tokens: int | None = None,
+        max_chars: int = Settings.chunk_max_chars,
     ) -> None:
+        if max_chars < 0:
+            raise ValueError(f"max_chars must be 0 (no cap) or more, got {max_chars}")
         if chunk_tokens < 1:
             raise ValueError(f"chunk_tokens must be at least 1, got {chunk_tokens}")
         if not 0 <= overlap < chunk_tokens:
@@ -180,6 +189,7 @@ class Chunker:
         self.chunk_tokens = chunk_tokens
         self.overlap = overlap
         self.max_model_tokens = max_model_tokens
+        self.max_chars = max_chars
         self._backend = _backend_of(tokenizer)
         self._additive = _word_additive(self._backend)
         # A sentence of over 6 chars per budget token surely exceeds a chunk (English: ~4.5/token).
@@ -187,7 +197,13 @@ class Chunker:
         self._piece_chars = max(48, chunk_tokens // 2)
 
     @classmethod
-    def for_model(cls, model_name_or_path: str, chunk_tokens: int, overlap: int) -> Chunker:
+    def for_model(
+        cls,
+        model_name_or_path: str,
+        chunk_tokens: int,
+        overlap: int,
+        max_chars: int = Settings.chunk_max_chars,
+    ) -> Chunker:
         """The chunker for an embedding model: its tokenizer, and its input limit minus the special
         tokens the model adds ([CLS] and [SEP] for BERT-style models)."""
         from transformers import AutoTokenizer
@@ -200,7 +216,7 @@ class Chunker:
         max_tokens = None
         if limit is not None:
             max_tokens = limit - tokenizer.num_special_tokens_to_add(pair=False)
-        return cls(tokenizer, chunk_tokens, overlap, max_model_tokens=max_tokens)
+        return cls(tokenizer, chunk_tokens, overlap, max_model_tokens=max_tokens, max_chars=max_chars)
 
     def count_tokens(self, text: str) -> int:
         """Tokens the embedding model sees for `text`, special tokens excluded."""
@@ -219,6 +235,7 @@ class Chunker:
             for seg_start, seg_end in self._segments(doc, page_starts, len(text))
             for s, e in self._token_spans(text[seg_start:seg_end])
         ]
+        spans = self._cap_chars(text, spans)
         chunks = []
         for i, (start, end) in enumerate(spans):
             first = last = None
@@ -319,6 +336,30 @@ class Chunker:
         if self.overlap == 0:
             return end
         return doc.first_cut_from(max(end - self.overlap, start + 1), end)
+
+    def _cap_chars(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Spans over `max_chars` cut into pieces that fit. A chunk that overlapped a cut one starts
+        where the pieces end (no text twice), and every changed span is measured again in tokens:
+        a cut inside a run can turn one [UNK] into several word pieces."""
+        if self.max_chars <= 0 or all(e - s <= self.max_chars for s, e in spans):
+            return spans
+        out: list[tuple[int, int]] = []
+        for start, end in spans:
+            changed = bool(out) and start <= out[-1][0]
+            if changed:
+                span = _strip_span(text, out[-1][1], end)
+                if span is None:
+                    continue
+                start, end = span
+            if end - start <= self.max_chars and not changed:
+                out.append((start, end))
+                continue
+            for s, e in _cut_chars(text, start, end, self.max_chars):
+                if self.count_tokens(text[s:e]) > self.chunk_tokens:
+                    out.extend(sorted(self._split_to_fit(text, s, e)))
+                else:
+                    out.append((s, e))
+        return out
 
     def _split_to_fit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Last resort for non-additive tokenizers: cut by the chunk's own token offsets."""
@@ -443,6 +484,26 @@ class _TokenSpace:
         word_start = self.detail(sent)[2]
         words = np.flatnonzero(word_start[low - base : upto - base])
         return int(low + words[0]) if words.size else upto
+
+
+def _cut_chars(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """[start, end) in pieces of at most `size` chars: cut after the last whitespace in the back
+    half of each window, else (one unbroken run) right at `size`."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > size:
+        window = text[start : start + size]
+        blank = max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
+        cut = start + (blank if blank >= max(1, size // 2) else size)
+        piece = _strip_span(text, start, cut)
+        if piece is not None:
+            pieces.append(piece)
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    piece = _strip_span(text, start, end)
+    if piece is not None:
+        pieces.append(piece)
+    return pieces
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int] | None:

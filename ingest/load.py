@@ -18,8 +18,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any
 
 from search.errors import DocumentError
+from search.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ class Document:
     pages: list[str]
     paged: bool
     content_hash: str
+    #: What the reader should know about how this file went in: pages that could not be read,
+    #: text cut at a limit. Empty for a file read whole.
+    notes: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -141,9 +146,19 @@ def doc_id_of_resolved(path: Path) -> str:
 
 
 def load_file(
-    path: Path, *, max_bytes: int, doc_id: str | None = None, source: str | None = None
+    path: Path,
+    *,
+    max_bytes: int,
+    doc_id: str | None = None,
+    source: str | None = None,
+    max_pages: int = Settings.max_pdf_pages,
+    max_chars: int = Settings.max_file_chars,
 ) -> Document:
-    """Load one PDF, text or markdown file; raise `LoadError` with a specific reason otherwise."""
+    """Load one PDF, text or markdown file; raise `LoadError` with a specific reason otherwise.
+
+    Past `max_pages` PDF pages or `max_chars` characters (0: no limit) the rest of the file is left
+    out, and `Document.notes` says so, naming the limit.
+    """
     path = Path(path)
     shown = source if source is not None else str(path)
     suffix = path.suffix.lower()
@@ -169,11 +184,33 @@ def load_file(
     doc_id = doc_id or default_doc_id(path)
     stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
     if suffix == ".pdf":
-        pages, meta_title = _read_pdf(data, shown)
-        return Document(doc_id, shown, meta_title or stem, pages, True, content_hash)
+        pages, meta_title, notes = _read_pdf(data, shown, max_pages)
+        pages, cut = limit_chars(pages, max_chars)
+        return Document(doc_id, shown, meta_title or stem, pages, True, content_hash, (*notes, *cut))
     text = decode_text(data, shown)
     title = (markdown_title(text) if suffix in MARKDOWN_SUFFIXES else None) or stem
-    return Document(doc_id, shown, title, [text], False, content_hash)
+    pages, cut = limit_chars([text], max_chars)
+    return Document(doc_id, shown, title, pages, False, content_hash, cut)
+
+
+def limit_chars(pages: list[str], max_chars: int) -> tuple[list[str], tuple[str, ...]]:
+    """`pages` cut to `max_chars` characters in all (0: no limit), and a note if anything was cut.
+
+    Pages after the cut are dropped, so page numbers of what is kept stay right."""
+    total = sum(len(p) for p in pages)
+    if max_chars <= 0 or total <= max_chars:
+        return pages, ()
+    kept: list[str] = []
+    room = max_chars
+    for page in pages:
+        if room <= 0:
+            break
+        kept.append(page[:room])
+        room -= len(page)
+    return kept, (
+        f"only the first {max_chars:,} of {total:,} characters were indexed "
+        f"(limit max_file_chars={max_chars})",
+    )
 
 
 def text_document(text: str, *, title: str, source: str, doc_id: str | None = None) -> Document:
@@ -267,7 +304,6 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_ATX_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
@@ -277,9 +313,27 @@ def markdown_title(text: str) -> str | None:
     for line in text.split("\n"):
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and (m := _ATX_H1.match(line)):
-            return m.group(1).strip() or None
+        elif not fenced and (heading := _atx_h1(line)) is not None:
+            return heading or None
     return None
+
+
+def _atx_h1(line: str) -> str | None:
+    """The text of a level-1 ATX heading line (`# Title`, `  # Title ##`), else None.
+
+    String methods, not a regex: a pattern with a lazy body before optional trailing blanks is
+    quadratic on a heading followed by a long run of spaces (`# x` + 40,000 spaces took 16 s).
+    """
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or len(body) < 3 or body[0] != "#" or body[1] not in " \t":
+        return None
+    content = body[1:].strip(" \t")
+    if not content:  # "#" and blanks only: a heading with no text
+        return ""
+    closed = content.rstrip("#")  # a closing sequence: blanks, then #s, at the end of the line
+    if closed != content and closed and closed[-1] in " \t":
+        content = closed
+    return content.strip()
 
 
 # --- PDFs ------------------------------------------------------------------------------------
@@ -319,8 +373,9 @@ def _short(exc: BaseException) -> str:
     return message if len(message) <= 120 else message[:117] + "..."
 
 
-def _read_pdf(data: bytes, name: str) -> tuple[list[str], str | None]:
-    """Page texts (1 per page) and the metadata title of a PDF."""
+def _read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str | None, list[str]]:
+    """Page texts (1 per page, the first `max_pages` if over 0), the metadata title of a PDF, and
+    notes on pages left out: over the page limit, or text extraction failed (by page number)."""
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -349,20 +404,35 @@ def _read_pdf(data: bytes, name: str) -> tuple[list[str], str | None]:
         if not pages:
             raise LoadError(name, "not a readable PDF: no pages")
 
-        texts: list[str] = []
-        failed = 0
-        for number, page in enumerate(pages, start=1):
-            try:
-                texts.append(clean_pdf_text(page.extract_text() or ""))
-            except Exception as exc:
-                failed += 1
-                log.warning("%s: page %d: text extraction failed: %s", name, number, _short(exc))
-                texts.append("")
+        notes: list[str] = []
+        if 0 < max_pages < len(pages):
+            notes.append(
+                f"only the first {max_pages:,} of {len(pages):,} pages were indexed "
+                f"(limit max_pdf_pages={max_pages})"
+            )
+            pages = pages[:max_pages]
+        texts, failed = _page_texts(pages, name)
         if not any(t.strip() for t in texts):
-            if failed == len(pages):
+            if len(failed) == len(pages):
                 raise LoadError(name, "not a readable PDF: text extraction failed on every page")
             raise LoadError(name, "no extractable text (scanned or image-only PDF?)")
-        return texts, _pdf_title(reader)
+        notes[:0] = failed
+        return texts, _pdf_title(reader), notes
+
+
+def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
+    """Cleaned text per page (empty for a page that fails), and a note per failed page naming it:
+    pypdf refuses a page over its decompression cap, and a damaged page raises anything."""
+    texts: list[str] = []
+    failed: list[str] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            texts.append(clean_pdf_text(page.extract_text() or ""))
+        except Exception as exc:
+            log.warning("%s: page %d: text extraction failed: %s", name, number, _short(exc))
+            failed.append(f"page {number} left out: its text could not be extracted ({_short(exc)})")
+            texts.append("")
+    return texts, failed
 
 
 def _pdf_title(reader: object) -> str | None:
@@ -377,7 +447,6 @@ def _pdf_title(reader: object) -> str | None:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.M)
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_A-Z])")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
@@ -387,7 +456,8 @@ def clean_pdf_text(text: str) -> str:
     runs of blank lines; line breaks are kept since they carry sentence/heading structure."""
     text = normalize_newlines(text)
     text = _CONTROL.sub("", text)
-    text = _TRAILING_SPACE.sub("", text)
+    # per line with rstrip, not `[ \t]+$` with re.M: that regex is quadratic in a run of spaces
+    text = "\n".join(line.rstrip(" \t\u00a0") for line in text.split("\n"))
     text = _HYPHEN_BREAK.sub("", text)
     text = _MANY_NEWLINES.sub("\n\n", text)
     return text.strip()

@@ -4,6 +4,11 @@ Incremental by content hash: a source whose hash matches the index is kept as it
 vectors are reused), a new or changed one is embedded, and with `prune` a document no longer among
 the sources is removed. A source that fails to load is reported by name and, if an earlier version
 of it is indexed, that version is kept: bad input never loses what was stored.
+
+Work is bounded: files load in a worker process with a time and memory limit (`isolate_loading`),
+a file is cut at `max_pdf_pages` / `max_file_chars` and refused past `max_ingest_chunks` in one
+run, each with a reason naming the limit in the report; `cancelled()` is checked between files and
+between embedding batches, and a cancelled ingest writes nothing (the previous index stays).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ingest.chunk import Chunker
+from ingest.isolate import IngestCancelled, load_isolated
 from ingest.load import (
     Document,
     LoadError,
@@ -29,6 +36,7 @@ from ingest.load import (
 )
 from search.backends.base import DocumentInfo, DocumentUpdate, IndexWriter
 from search.embedding import Embedder, make_embedder
+from search.models import Chunk
 from search.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,10 @@ class Source:
     source: str
     content_hash: str
     load: Callable[[], Document]
+    #: A file on disk: then the ingest loads it itself, with the settings' limits and isolation
+    #: (`load` is used only for sources that are not plain files).
+    path: Path | None = None
+    max_bytes: int = 0
 
 
 @dataclass
@@ -52,6 +64,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (source, note) for files that went in only in part: pages left out, text cut at a limit.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     documents: int = 0
     pages: int = 0
     chunks: int = 0
@@ -73,6 +87,7 @@ class IngestReport:
         if not self.changed:
             lines.append("  index is up to date; nothing written")
         lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
+        lines += [f"  note {name}: {note}" for name, note in self.warnings]
         phases = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
         lines.append(f"  time: {phases}")
         return "\n".join(lines)
@@ -93,7 +108,7 @@ def file_sources(paths: Sequence[Path], max_bytes: int) -> tuple[list[Source], l
         except OSError as exc:
             skipped.append((path, f"cannot read: {exc.strerror or exc}"))
             continue
-        sources.append(Source(doc_id, str(path), digest, _loader(path, max_bytes, doc_id)))
+        sources.append(Source(doc_id, str(path), digest, _loader(path, max_bytes, doc_id), path, max_bytes))
     return sources, [(str(p), reason) for p, reason in skipped]
 
 
@@ -135,14 +150,18 @@ def run_ingest(
     skipped: Sequence[tuple[str, str]] = (),
     manifest_extra: dict[str, Any] | None = None,
     show_progress: bool = True,
+    cancelled: Callable[[], bool] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with `sources` and commit once. `remove` names doc_ids to drop."""
+    """Bring the index in line with `sources` and commit once. `remove` names doc_ids to drop.
+
+    `cancelled` (e.g. "has the client gone?") is checked between files and embedding batches;
+    when it turns true, `IngestCancelled` is raised and nothing is written."""
     t_start = time.perf_counter()
     report = IngestReport(index_dir=str(settings.index_dir), skipped=list(skipped))
     sources = list(sources)
     with writer.locked():
         old_manifest, old_docs = writer.existing()
-        if old_docs and not rebuild and _params(old_manifest) != _params_for(settings):
+        if old_docs and not rebuild and _params(old_manifest, settings) != _params_for(settings):
             log.info("embedding or chunking settings changed since the last build: re-embedding everything")
             rebuild = True
         report.rebuilt = rebuild and bool(old_docs)
@@ -164,7 +183,7 @@ def run_ingest(
         keep |= {d for d in old_docs if d not in seen and d not in dropped}
         report.seconds["scan"] = time.perf_counter() - t_start
 
-        updates, failed = _prepare(todo, settings, embedder, chunker, report, show_progress)
+        updates, failed = _prepare(todo, settings, embedder, chunker, report, show_progress, cancelled)
         for doc_id in failed:  # keep the last good version of a file that now fails to load
             if doc_id in old_docs and not rebuild:
                 keep.add(doc_id)
@@ -178,6 +197,7 @@ def run_ingest(
             (report.updated if update.info.doc_id in old_docs else report.added).append(update.info.source)
 
         if report.changed or report.rebuilt:
+            _check(cancelled)
             t0 = time.perf_counter()
             manifest = {**old_manifest, **_params_for(settings), **(manifest_extra or {})}
             manifest["embedding"]["dim"] = _dim(updates, old_manifest, embedder, settings)
@@ -198,27 +218,13 @@ def _prepare(
     chunker: Chunker | None,
     report: IngestReport,
     show_progress: bool,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[DocumentUpdate], set[str]]:
     """Load and chunk every source to do, then embed all their chunks in one batched pass."""
     if not todo:
         return [], set()
     t0 = time.perf_counter()
-    chunker = chunker or Chunker.for_model(
-        settings.embedding_model, settings.chunk_tokens, settings.chunk_overlap
-    )
-    loaded = []
-    failed: set[str] = set()
-    for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
-        try:
-            doc = src.load()
-            chunks = chunker.chunk(doc)
-            if not chunks:
-                raise LoadError(src.source, "no text to index")
-        except LoadError as exc:
-            report.skipped.append((src.source, _reason(exc, src.source)))
-            failed.add(src.doc_id)
-            continue
-        loaded.append((src, doc, chunks))
+    loaded, failed = _load_and_chunk(todo, settings, chunker, report, show_progress, cancelled)
     t1 = time.perf_counter()
     report.seconds["load+chunk"] = t1 - t0
     if not loaded:
@@ -227,7 +233,7 @@ def _prepare(
     t2 = time.perf_counter()
     report.seconds["model load"] = t2 - t1
     texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
-    matrix = embedder.embed(texts, show_progress=show_progress)
+    matrix = _embed(embedder, texts, show_progress, cancelled, max(1, settings.embed_batch_size) * 8)
     report.seconds["embed"] = time.perf_counter() - t2
     report.new_chunks = len(texts)
     updates, row = [], 0
@@ -245,16 +251,115 @@ def _prepare(
     return updates, failed
 
 
+def _load_and_chunk(
+    todo: list[Source],
+    settings: Settings,
+    chunker: Chunker | None,
+    report: IngestReport,
+    show_progress: bool,
+    cancelled: Callable[[], bool] | None,
+) -> tuple[list[tuple[Source, Document, list[Chunk]]], set[str]]:
+    """Documents and their chunks; a file that fails or would pass `max_ingest_chunks` is skipped
+    with its reason, and the notes of files cut at a limit go to `report.warnings`."""
+    chunker = chunker or Chunker.for_model(
+        settings.embedding_model, settings.chunk_tokens, settings.chunk_overlap, settings.chunk_max_chars
+    )
+    limit = settings.max_ingest_chunks
+    loaded = []
+    failed: set[str] = set()
+    total = 0
+    for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
+        _check(cancelled)
+        try:
+            doc = _load(src, settings, cancelled)
+            chunks = chunker.chunk(doc)
+            if not chunks:
+                raise LoadError(src.source, "no text to index")
+            if 0 < limit < total + len(chunks):
+                raise LoadError(
+                    src.source,
+                    f"refused: its {len(chunks):,} chunks would take this ingest past {limit:,} "
+                    f"chunks (limit max_ingest_chunks={limit})",
+                )
+        except LoadError as exc:
+            report.skipped.append((src.source, _reason(exc, src.source)))
+            failed.add(src.doc_id)
+            continue
+        total += len(chunks)
+        report.warnings += [(src.source, note) for note in doc.notes]
+        loaded.append((src, doc, chunks))
+    return loaded, failed
+
+
+def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None) -> Document:
+    """A file source with the settings' limits, in a worker process if `isolate_loading`."""
+    if src.path is None:
+        return src.load()
+    if not settings.isolate_loading:
+        return load_file(
+            src.path,
+            max_bytes=src.max_bytes,
+            doc_id=src.doc_id,
+            source=src.source,
+            max_pages=settings.max_pdf_pages,
+            max_chars=settings.max_file_chars,
+        )
+    return load_isolated(
+        src.path,
+        max_bytes=src.max_bytes,
+        doc_id=src.doc_id,
+        source=src.source,
+        max_pages=settings.max_pdf_pages,
+        max_chars=settings.max_file_chars,
+        timeout_s=settings.load_timeout_s,
+        memory_mb=settings.load_memory_mb,
+        cancelled=cancelled,
+    )
+
+
+def _embed(
+    embedder: Embedder,
+    texts: list[str],
+    show_progress: bool,
+    cancelled: Callable[[], bool] | None,
+    group: int,
+) -> np.ndarray:
+    """All vectors in one call, or, with a cancellation hook, in groups with a check between."""
+    if cancelled is None:
+        return embedder.embed(texts, show_progress=show_progress)
+    parts = []
+    for start in tqdm(range(0, len(texts), group), desc="embed", unit="batch", disable=not show_progress):
+        _check(cancelled)
+        parts.append(embedder.embed(texts[start : start + group]))
+    _check(cancelled)
+    return np.concatenate(parts)
+
+
+def _check(cancelled: Callable[[], bool] | None) -> None:
+    if cancelled is not None and cancelled():
+        raise IngestCancelled("the ingest was cancelled; the index is unchanged")
+
+
 def _params_for(settings: Settings) -> dict[str, Any]:
     return {
         "embedding": {"model": settings.embedding_model},
-        "chunking": {"tokens": settings.chunk_tokens, "overlap": settings.chunk_overlap},
+        "chunking": {
+            "tokens": settings.chunk_tokens,
+            "overlap": settings.chunk_overlap,
+            "max_chars": settings.chunk_max_chars,
+        },
     }
 
 
-def _params(manifest: dict[str, Any]) -> dict[str, Any]:
+def _params(manifest: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The build parameters an index records. An index from before the character cap records none:
+    it counts as built with the current cap (only files with runs over the cap differ, and those
+    are re-chunked when they change), so upgrading does not re-embed everything."""
     emb = manifest.get("embedding", {})
-    return {"embedding": {"model": emb.get("model")}, "chunking": manifest.get("chunking")}
+    chunking = dict(manifest.get("chunking") or {})
+    if chunking:
+        chunking.setdefault("max_chars", settings.chunk_max_chars)
+    return {"embedding": {"model": emb.get("model")}, "chunking": chunking or None}
 
 
 def _dim(

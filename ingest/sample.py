@@ -21,6 +21,7 @@ def ensure_index(
     """Build the main index from `settings.sample_dir` when none exists (a Space's disk is
     ephemeral, and `python app.py` should work on a fresh checkout); None when one is there."""
     writer = open_writer(settings)
+    writer.remove_leftovers()  # staging folders of writes killed before this start
     _, docs = writer.existing()
     if docs:
         return None

@@ -104,6 +104,8 @@ def upload_sources(paths: Sequence[Path], max_bytes: int) -> list[Source]:
                 name,
                 file_hash(path),
                 lambda p=path, n=name, d=doc_id: load_file(p, max_bytes=max_bytes, doc_id=d, source=n),
+                path=path,
+                max_bytes=max_bytes,
             )
         )
     return sources

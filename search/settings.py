@@ -32,6 +32,16 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 32
     max_file_mb: float = 50.0
+    chunk_max_chars: int = 4000  # hard cap per chunk: a run no tokenizer splits (1 MB of "a") is cut
+    # work limits per file and per ingest run (0: no limit); over one, a file is cut or refused and
+    # the report says which limit did it
+    max_pdf_pages: int = 1000
+    max_file_chars: int = 2_000_000
+    max_ingest_chunks: int = 20_000
+    # loading and parsing in a worker process with a time and memory limit (off: in-process)
+    isolate_loading: bool = True
+    load_timeout_s: float = 60.0
+    load_memory_mb: int = 2048
     vector_index: str = "flat"  # flat (exact) | hnsw
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
@@ -118,6 +128,13 @@ INDEX_FLAGS = (
     "chunk_tokens",
     "chunk_overlap",
     "max_file_mb",
+    "chunk_max_chars",
+    "max_pdf_pages",
+    "max_file_chars",
+    "max_ingest_chunks",
+    "isolate_loading",
+    "load_timeout_s",
+    "load_memory_mb",
     "vector_index",
     "hnsw_m",
     "bm25_k1",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -298,3 +299,34 @@ def test_non_wordpiece_tokenizer_still_respects_the_budget(monkeypatch: pytest.M
     check(tokenizer, chunker, doc, chunks)
     assert len(retries) > len(chunks)  # some chunks were over budget at first and shrunk
     assert sum(b.char_start < a.char_end for a, b in itertools.pairwise(chunks)) > len(chunks) // 2
+
+
+def test_an_unbreakable_run_is_cut_at_the_char_cap(tokenizer, tmp_path: Path) -> None:
+    """1 MB of one letter is a single [UNK] word piece: only the character cap can cut it (it was one
+    51 MB chunk, and one search returned all of it)."""
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"a" * MB)
+    doc = load_file(path, max_bytes=2 * MB, max_chars=0)
+    chunker = Chunker(tokenizer, chunk_tokens=200, overlap=32, max_chars=4000)
+    chunks = chunker.chunk(doc)
+    check(tokenizer, chunker, doc, chunks)
+    assert max(len(c.text) for c in chunks) <= 4000
+    assert "".join(c.text for c in chunks) == doc.text  # cut, never dropped or repeated
+
+
+def test_the_char_cap_cuts_at_whitespace_and_keeps_text_once(tokenizer) -> None:
+    rng = random.Random(5)
+    run = "x" * 9000
+    text = f"{words(rng, 300)}. {run} {words(rng, 40)} {run}. {words(rng, 300)}."
+    doc = text_document(text, title="Runs", source="runs.txt")
+    chunker = Chunker(tokenizer, chunk_tokens=100, overlap=16, max_chars=3000)
+    chunks = chunker.chunk(doc)
+    check(tokenizer, chunker, doc, chunks)
+    assert max(len(c.text) for c in chunks) <= 3000
+    run_chars = [len(m) for c in chunks for m in re.findall("xx+", c.text)]
+    assert sum(run_chars) == 2 * len(run)  # each run cut into pieces, none lost or repeated
+    uncapped = Chunker(tokenizer, chunk_tokens=100, overlap=16, max_chars=0).chunk(doc)
+    assert max(len(c.text) for c in uncapped) > 9000  # what the cap prevents
+    # ordinary prose is chunked exactly as without the cap
+    prose = text_document(words(rng, 3000), title="P", source="p.txt")
+    assert chunker.chunk(prose) == Chunker(tokenizer, 100, 16, max_chars=0).chunk(prose)

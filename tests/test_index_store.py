@@ -141,3 +141,30 @@ def test_hnsw_index_finds_the_same_neighbours_as_exact_search(tmp_path):
         q = rng.normal(size=DIM).astype(np.float32)
         q /= np.linalg.norm(q)
         assert [c for c, _ in a.vector_search(q, 5)] == [c for c, _ in b.vector_search(q, 5)]
+
+
+def test_staging_left_by_an_interrupted_write_is_removed_at_the_next_write(tmp_path):
+    """A kill during a write leaves a fresh `.tmp-v-*` folder; it used to stay until a later write
+    found it older than an hour."""
+    writer = LocalWriter(tmp_path)
+    with writer.locked():
+        writer.commit(set(), [update("a", 2)], MANIFEST)
+    leftover = store.new_version_folder(tmp_path)  # what a killed writer leaves, just now
+    (leftover / store.CHUNKS).write_text("half a file", encoding="utf-8")
+    (tmp_path / ".CURRENT.0badc0de.tmp").write_text("v-half\n", encoding="utf-8")
+    live = (tmp_path / store.CURRENT).read_text()
+
+    with LocalWriter(tmp_path).locked():
+        assert not leftover.exists() and not (tmp_path / ".CURRENT.0badc0de.tmp").exists()
+    assert (tmp_path / store.CURRENT).read_text() == live
+    assert len(LocalBackend.open(tmp_path)) == 2
+
+
+def test_a_live_writers_staging_folder_is_not_removed(tmp_path):
+    writer = LocalWriter(tmp_path)
+    with writer.locked():
+        staging = store.new_version_folder(tmp_path)  # a write in progress
+        assert LocalWriter(tmp_path).remove_leftovers() == 0  # the other writer holds the lock
+        assert staging.is_dir()
+    assert LocalWriter(tmp_path).remove_leftovers() == 1  # now it is a leftover
+    assert not staging.exists()

@@ -224,6 +224,7 @@ def test_ingest_html_and_json_name_each_file() -> None:
         index_dir="/x",
         added=["a.pdf"],
         skipped=[("/tmp/up/bad <1>.pdf", "not a PDF")],
+        warnings=[("big.pdf", "page 3 left out: stream over the decompression limit")],
         documents=3,
         pages=7,
         chunks=20,
@@ -231,8 +232,10 @@ def test_ingest_html_and_json_name_each_file() -> None:
     out = documents.ingest_html(report, "My documents")
     assert "a.pdf" in out and "bad &lt;1&gt;.pdf" in out and "not a PDF" in out and "/tmp/up" not in out
     assert "My documents now holds 3 documents, 7 pages, 20 passages" in out
+    assert "page 3 left out" in out
     data = documents.ingest_json(report, "My documents")
     assert data["skipped"] == [{"file": "bad <1>.pdf", "reason": "not a PDF"}] and data["added"] == ["a.pdf"]
+    assert data["warnings"][0]["file"] == "big.pdf"
     nothing = documents.ingest_html(
         IngestReport(index_dir="/x", skipped=[("b.pdf", "damaged")]), "My documents"
     )

@@ -25,6 +25,9 @@ def ingest_html(report: IngestReport, collection: str) -> str:
     for name, reason in report.skipped:
         shown = html.escape(PurePath(name).name)
         parts.append(f'<div><span class="hs-bad">✗</span> <b>{shown}</b>: {html.escape(reason)}</div>')
+    for name, note in report.warnings:
+        shown = html.escape(PurePath(name).name)
+        parts.append(f'<div><span class="hs-bad">!</span> <b>{shown}</b>: {html.escape(note)}</div>')
     if not done and report.skipped:
         parts.append("<div>Nothing was added; the index is as it was.</div>")
     parts.append(
@@ -46,6 +49,7 @@ def ingest_json(report: IngestReport, collection: str) -> dict[str, Any]:
         "updated": list(report.updated),
         "unchanged": report.unchanged,
         "skipped": [{"file": PurePath(n).name, "reason": r} for n, r in report.skipped],
+        "warnings": [{"file": PurePath(n).name, "note": note} for n, note in report.warnings],
         "documents": report.documents,
         "pages": report.pages,
         "chunks": report.chunks,

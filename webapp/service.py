@@ -61,6 +61,7 @@ class SearchService:
         self._chunker: Chunker | None = None
         self.max_upload_bytes = int(settings.max_upload_mb * MB)
         self._last: OrderedDict[str, tuple[Scope, SearchResult]] = OrderedDict()
+        self._closing: set[str] = set()  # sessions whose tab closed: their running ingest stops
 
     @classmethod
     def open(
@@ -191,6 +192,7 @@ class SearchService:
                 prune=False,
                 skipped=skipped,
                 show_progress=show_progress,
+                cancelled=(lambda: session in self._closing) if session else None,
             )
             failed = {name for name, _ in report.skipped}
             for path in staged:  # keep no copy of a file that was not indexed
@@ -242,9 +244,13 @@ class SearchService:
             return False
         if locked:
             shutil.rmtree(folder, ignore_errors=True)
-        else:
+            return True
+        self._closing.add(session)  # an ingest of this session stops at its next check
+        try:
             with self.model_lock:  # never delete under an ingest that is writing there
                 shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            self._closing.discard(session)
         return True
 
     # -- judgments, evaluation, tuning --
@@ -388,5 +394,7 @@ class SearchService:
     def _get_chunker(self) -> Chunker:
         if self._chunker is None:
             s = self.settings
-            self._chunker = Chunker.for_model(s.embedding_model, s.chunk_tokens, s.chunk_overlap)
+            self._chunker = Chunker.for_model(
+                s.embedding_model, s.chunk_tokens, s.chunk_overlap, s.chunk_max_chars
+            )
         return self._chunker

@@ -76,6 +76,20 @@ def publish(index_dir: Path, staging: Path) -> Path:
     return final
 
 
+def remove_leftovers(index_dir: Path) -> int:
+    """Remove the staging folders (and CURRENT temp files) of writes that were interrupted; only
+    call with the writer lock held, as a live writer's staging folder looks the same. Returns how
+    many were removed."""
+    removed = 0
+    for stale in [*index_dir.glob(".tmp-v-*"), *index_dir.glob(f".{CURRENT}.*.tmp")]:
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def _prune(index_dir: Path, keep: str) -> None:
     versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)
     old = [p for p in versions if p.name != keep][: max(0, len(versions) - KEEP_VERSIONS)]

@@ -64,15 +64,29 @@ class LocalWriter:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Serialise writers (CLI and app) on one index folder."""
+        """Serialise writers (CLI and app) on one index folder. Whoever takes the lock first removes
+        what interrupted writes left behind: no other writer can be live while it is held."""
+        with self._lock(block_message=f"another ingest is writing {self.index_dir}; try again when it ends"):
+            store.remove_leftovers(self.index_dir)
+            yield
+
+    def remove_leftovers(self) -> int:
+        """Remove staging folders of interrupted writes now, if no writer holds the index (for
+        start-up); returns how many were removed, 0 when another writer is busy."""
+        try:
+            with self._lock(block_message=""):
+                return store.remove_leftovers(self.index_dir)
+        except SearchError:
+            return 0
+
+    @contextlib.contextmanager
+    def _lock(self, block_message: str) -> Iterator[None]:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with open(self.index_dir / ".lock", "w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise SearchError(
-                    f"another ingest is writing {self.index_dir}; try again when it ends"
-                ) from None
+                raise SearchError(block_message) from None
             try:
                 yield
             finally:
