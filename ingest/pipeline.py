@@ -1,9 +1,10 @@
 """One ingest run: find sources, skip what is unchanged, load → chunk → embed the rest, commit.
 
 Incremental by content hash: a source whose hash matches the index is kept as it is (its chunks and
-vectors are reused), a new or changed one is embedded, and with `prune` a document no longer among
-the sources is removed. A source that fails to load is reported by name and, if an earlier version
-of it is indexed, that version is kept: bad input never loses what was stored.
+vectors are reused), a new or changed one is embedded, and only with `prune` is a document no longer
+among the sources removed (without it, such documents are kept and listed in `kept_missing`). A
+source that fails to load is reported by name and, if an earlier version of it is indexed, that
+version is kept: bad input never loses what was stored.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: indexed documents not among the sources, kept because `prune` was off
+    kept_missing: list[str] = field(default_factory=list)
     documents: int = 0
     pages: int = 0
     chunks: int = 0
@@ -128,13 +131,14 @@ def run_ingest(
     embedder: Embedder | None = None,
     chunker: Chunker | None = None,
     rebuild: bool = False,
-    prune: bool = True,
+    prune: bool = False,
     remove: Iterable[str] = (),
     skipped: Sequence[tuple[str, str]] = (),
     manifest_extra: dict[str, Any] | None = None,
     show_progress: bool = True,
 ) -> IngestReport:
-    """Bring the index in line with `sources` and commit once. `remove` names doc_ids to drop."""
+    """Add new and changed `sources` to the index and commit once. `prune` also removes indexed
+    documents not among `sources` (the index then mirrors them); `remove` names doc_ids to drop."""
     t_start = time.perf_counter()
     report = IngestReport(index_dir=str(settings.index_dir), skipped=list(skipped))
     sources = list(sources)
@@ -172,6 +176,7 @@ def run_ingest(
                     for n, r in report.skipped
                 ]
         report.removed = sorted(old_docs[d].source for d in dropped if d in old_docs)
+        report.kept_missing = sorted(old_docs[d].source for d in keep if d not in seen)
         for update in updates:
             (report.updated if update.info.doc_id in old_docs else report.added).append(update.info.source)
 

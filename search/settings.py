@@ -20,6 +20,7 @@ DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 class Settings:
     # where things live
     index_dir: Path = Path("data/index")
+    collections_dir: Path = Path("data/collections")  # named collections: <collections_dir>/<name>
     sample_dir: Path = Path("data/sample")
     upload_dir: Path = Path("data/uploads")
     # ingest

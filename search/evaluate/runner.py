@@ -613,7 +613,12 @@ def prepare_beir_index(
     index_dir = Path(cache_dir) / cache_key(folder, settings)
     s = replace(settings, index_dir=index_dir)
     report = run_ingest(
-        beir_sources(Path(folder)), open_writer(s), s, embedder=embedder, show_progress=show_progress
+        beir_sources(Path(folder)),
+        open_writer(s),
+        s,
+        embedder=embedder,
+        prune=True,  # the cached index mirrors the BEIR folder
+        show_progress=show_progress,
     )
     log.info("%s", report.summary())
     copy_judgments(Path(folder), index_dir)
