@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from ingest.pdf_text import pdf_title, strip_page_furniture
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
@@ -163,7 +165,8 @@ def load_file(
     stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
     if suffix == ".pdf":
         pages, meta_title = _read_pdf(data, shown)
-        return Document(doc_id, shown, meta_title or stem, pages, True, content_hash)
+        pages = strip_page_furniture(pages)  # running headers/footers: not what a passage says
+        return Document(doc_id, shown, pdf_title(meta_title, pages, stem), pages, True, content_hash)
     text = decode_text(data, shown)
     title = (markdown_title(text) if suffix in MARKDOWN_SUFFIXES else None) or stem
     return Document(doc_id, shown, title, [text], False, content_hash)
