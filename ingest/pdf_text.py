@@ -3,9 +3,9 @@
 Page furniture: a line near the top or bottom of a page (among its first or last `EDGE_LINES`
 non-empty lines, fewer on short pages) that recurs, with digits ignored ("Page 3 of 12" = "Page 7
 of 12"), on at least `MIN_SHARE` of the pages with text and on at least `MIN_PAGES` pages is
-removed from every page.
-The same line in the middle of a page is kept. Stripping happens at load time, so the chunks that
-BM25, the embedding model and the reranker read are the text the app shows.
+removed from the edges of every page, from each end inwards up to the first line that is not
+furniture. The same line anywhere else on a page is kept. Stripping happens at load time, so the
+chunks that BM25, the embedding model and the reranker read are the text the app shows.
 
 Titles: many PDFs carry a metadata title that is no title ("Binder1.pdf", "Microsoft Word -
 draft.docx", "untitled", ""). Those are replaced by the first line of the first page when it looks
@@ -46,6 +46,20 @@ def _edge_positions(lines: list[str]) -> list[int]:
     return sorted(set(filled[:n]) | set(filled[-n:]))
 
 
+def _edge_run(lines: list[str], keys: set[str]) -> set[int]:
+    """Indexes of the furniture lines at the top and at the bottom of a page: from each end inwards,
+    until the first line that is not furniture (a recurring line inside the text is kept)."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    n = max(1, min(EDGE_LINES, len(filled) // 3))
+    drop: set[int] = set()
+    for run in (filled[:n], filled[::-1][:n]):
+        for i in run:
+            if _key(lines[i]) not in keys:
+                break
+            drop.add(i)
+    return drop
+
+
 def furniture_keys(pages: Sequence[str]) -> set[str]:
     """Normalised lines that recur at the top or bottom of most pages (see the module docstring)."""
     with_text = [page for page in pages if page.strip()]
@@ -67,7 +81,7 @@ def strip_page_furniture(pages: Sequence[str]) -> list[str]:
     out = []
     for page in pages:
         lines = page.split("\n")
-        drop = {i for i in _edge_positions(lines) if _key(lines[i]) in keys}
+        drop = _edge_run(lines, keys)
         if not drop:
             out.append(page)
             continue

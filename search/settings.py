@@ -64,6 +64,8 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 50.0
     shared_uploads: bool = False
+    page_cache_dir: Path = Path("data/page-cache")  # rendered PDF pages (webapp.page_image)
+    page_image_scale: float = 1.5  # pixels per PDF point (1.5: an A4 page is 893 x 1263 px)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
