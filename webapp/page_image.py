@@ -95,7 +95,7 @@ def _from_cache(target: Path, page: int) -> PageImage | None:
 
     try:
         with Image.open(target) as image:
-            info = getattr(image, "text", {}) or {}
+            info = image.info  # text chunks written before the pixels: no decoding
             pages, marked = int(info.get("pages", 0)), int(info.get("highlighted", 0))
     except (OSError, ValueError):
         target.unlink(missing_ok=True)
