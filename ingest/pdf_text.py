@@ -2,10 +2,11 @@
 
 Page furniture: a line near the top or bottom of a page (among its first or last `EDGE_LINES`
 non-empty lines, fewer on short pages) that recurs, with digits ignored ("Page 3 of 12" = "Page 7
-of 12"), on at least `MIN_SHARE` of the pages with text and on at least `MIN_PAGES` pages is
-removed from the edges of every page, from each end inwards up to the first line that is not
-furniture. The same line anywhere else on a page is kept. Stripping happens at load time, so the
-chunks that BM25, the embedding model and the reranker read are the text the app shows.
+of 12"), on at least `MIN_SHARE` of the pages with text (or of the odd or the even ones) and on at
+least `MIN_PAGES` pages is removed from the edges of every page, from each end inwards up to the
+first line that is not furniture. The same line anywhere else on a page is kept. Stripping happens
+at load time, so the chunks that BM25, the embedding model and the reranker read are the text the
+app shows.
 
 Titles: many PDFs carry a metadata title that is no title ("Binder1.pdf", "Microsoft Word -
 draft.docx", "untitled", ""). Those are replaced by the first line of the first page when it looks
@@ -61,16 +62,19 @@ def _edge_run(lines: list[str], keys: set[str]) -> set[int]:
 
 
 def furniture_keys(pages: Sequence[str]) -> set[str]:
-    """Normalised lines that recur at the top or bottom of most pages (see the module docstring)."""
-    with_text = [page for page in pages if page.strip()]
-    needed = max(MIN_PAGES, MIN_SHARE * len(with_text))
-    if len(with_text) < MIN_PAGES:
-        return set()
-    counts: Counter[str] = Counter()
-    for page in with_text:
-        lines = page.split("\n")
-        counts.update({_key(lines[i]) for i in _edge_positions(lines)})
-    return {key for key, count in counts.items() if count >= needed and key}
+    """Normalised lines that recur at the top or bottom of most pages (see the module docstring).
+    Odd and even pages are also counted on their own, for books whose left and right pages carry
+    different running heads (author on one side, title on the other)."""
+    edges = [{_key(lines[i]) for i in _edge_positions(lines)} for lines in (p.split("\n") for p in pages)]
+    keys: set[str] = set()
+    for group in (edges, edges[0::2], edges[1::2]):
+        group = [page for page in group if page]  # pages with text
+        if len(group) < MIN_PAGES:
+            continue
+        needed = max(MIN_PAGES, MIN_SHARE * len(group))
+        counts = Counter(key for page in group for key in page)
+        keys |= {key for key, count in counts.items() if count >= needed}
+    return keys
 
 
 def strip_page_furniture(pages: Sequence[str]) -> list[str]:

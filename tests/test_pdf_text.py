@@ -55,6 +55,13 @@ def test_lines_on_few_pages_or_short_documents_are_kept():
     assert strip_page_furniture(["", "", "a"]) == ["", "", "a"]
 
 
+def test_left_and_right_running_heads_are_both_stripped():
+    heads = ["A. Smith and B. Jones", "Tidal Power in Practice"]
+    bodies = [f"Body of page {i}, about topic {chr(65 + i)}.\nA second line here." for i in range(8)]
+    pages = [f"{heads[i % 2]}\n{body}\n{i + 1}" for i, body in enumerate(bodies)]
+    assert strip_page_furniture(pages) == bodies
+
+
 def test_a_recurring_line_in_the_middle_of_pages_is_body_text():
     words = ["alpha", "beta", "gamma", "delta"]
     pages = [
