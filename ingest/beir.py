@@ -101,7 +101,12 @@ def prepare_beir_index(
     # BEIR sets are trusted and large (trec-covid is 171k documents): no per-ingest chunk limit
     s = replace(settings, index_dir=index_dir, max_ingest_chunks=0)
     report = run_ingest(
-        beir_sources(Path(folder)), open_writer(s), s, embedder=embedder, show_progress=show_progress
+        beir_sources(Path(folder)),
+        open_writer(s),
+        s,
+        embedder=embedder,
+        prune=True,  # the cached index mirrors the BEIR folder
+        show_progress=show_progress,
     )
     log.info("%s", report.summary())
     copy_judgments(Path(folder), index_dir)

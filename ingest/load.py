@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from ingest.pdf_text import pdf_title, strip_page_furniture
 from search.errors import DocumentError
 from search.settings import Settings
 
@@ -185,8 +186,10 @@ def load_file(
     stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
     if suffix == ".pdf":
         pages, meta_title, notes = _read_pdf(data, shown, max_pages)
+        pages = strip_page_furniture(pages)  # running headers/footers: not what a passage says
         pages, cut = limit_chars(pages, max_chars)
-        return Document(doc_id, shown, meta_title or stem, pages, True, content_hash, (*notes, *cut))
+        title = pdf_title(meta_title, pages, stem)
+        return Document(doc_id, shown, title, pages, True, content_hash, (*notes, *cut))
     text = decode_text(data, shown)
     title = (markdown_title(text) if suffix in MARKDOWN_SUFFIXES else None) or stem
     pages, cut = limit_chars([text], max_chars)

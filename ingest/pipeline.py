@@ -1,9 +1,10 @@
 """One ingest run: find sources, skip what is unchanged, load → chunk → embed the rest, commit.
 
 Incremental by content hash: a source whose hash matches the index is kept as it is (its chunks and
-vectors are reused), a new or changed one is embedded, and with `prune` a document no longer among
-the sources is removed. A source that fails to load is reported by name and, if an earlier version
-of it is indexed, that version is kept: bad input never loses what was stored.
+vectors are reused), a new or changed one is embedded, and only with `prune` is a document no longer
+among the sources removed (without it, such documents are kept and listed in `kept_missing`). A
+source that fails to load is reported by name and, if an earlier version of it is indexed, that
+version is kept: bad input never loses what was stored.
 
 Work is bounded: files load in a worker process with a time and memory limit (`isolate_loading`),
 a file is cut at `max_pdf_pages` / `max_file_chars` and refused past `max_ingest_chunks` in one
@@ -66,6 +67,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: (source, note) for files that went in only in part: pages left out, text cut at a limit.
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    #: indexed documents not among the sources, kept because `prune` was off
+    kept_missing: list[str] = field(default_factory=list)
     documents: int = 0
     pages: int = 0
     chunks: int = 0
@@ -145,14 +148,15 @@ def run_ingest(
     embedder: Embedder | None = None,
     chunker: Chunker | None = None,
     rebuild: bool = False,
-    prune: bool = True,
+    prune: bool = False,
     remove: Iterable[str] = (),
     skipped: Sequence[tuple[str, str]] = (),
     manifest_extra: dict[str, Any] | None = None,
     show_progress: bool = True,
     cancelled: Callable[[], bool] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with `sources` and commit once. `remove` names doc_ids to drop.
+    """Add new and changed `sources` to the index and commit once. `prune` also removes indexed
+    documents not among `sources` (the index then mirrors them); `remove` names doc_ids to drop.
 
     `cancelled` (e.g. "has the client gone?") is checked between files and embedding batches;
     when it turns true, `IngestCancelled` is raised and nothing is written."""
@@ -193,6 +197,7 @@ def run_ingest(
                     for n, r in report.skipped
                 ]
         report.removed = sorted(old_docs[d].source for d in dropped if d in old_docs)
+        report.kept_missing = sorted(old_docs[d].source for d in keep if d not in seen)
         for update in updates:
             (report.updated if update.info.doc_id in old_docs else report.added).append(update.info.source)
 

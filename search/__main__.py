@@ -1,4 +1,4 @@
-"""`python -m search "query" [--index DIR] [--top-k 10] [--no-rerank] [--json]`."""
+"""`python -m search "query" [--collection NAME | --index DIR] [--top-k 10] [--no-rerank] [--json]`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from search.collections import for_collection
 from search.compare import kendall_tau, movement, overlap_at_k
 from search.errors import SearchError
 from search.models import FUSED, RERANKED, Hit, SearchResult
@@ -68,13 +69,22 @@ def _cell(hit: Hit, stage: str, move: str, width: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search", description=__doc__)
     parser.add_argument("query")
-    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (default data/index)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--index", dest="index_dir", type=Path, help="index folder (default data/index)")
+    where.add_argument(
+        "--collection", metavar="NAME", help="a named collection (`python -m ingest --list` lists them)"
+    )
     parser.add_argument("--no-rerank", action="store_true", help="skip reranking (fused list only)")
     parser.add_argument("--json", action="store_true", help="print every stage as JSON")
     add_arguments(parser, SETTINGS_FLAGS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env().with_args(args)
+    try:
+        settings = Settings.from_env().with_args(args)
+        if args.collection is not None:
+            settings = for_collection(settings, args.collection)
+    except ValueError as exc:
+        parser.error(str(exc))
     from search.pipeline import Searcher
 
     try:

@@ -23,6 +23,7 @@ DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 class Settings:
     # where things live
     index_dir: Path = Path("data/index")
+    collections_dir: Path = Path("data/collections")  # named collections: <collections_dir>/<name>
     sample_dir: Path = Path("data/sample")
     upload_dir: Path = Path("data/uploads")
     # ingest
@@ -85,6 +86,8 @@ class Settings:
     max_session_mb: float = 200.0
     max_upload_storage_mb: float = 2000.0
     session_idle_hours: float = 6.0
+    page_cache_dir: Path = Path("data/page-cache")  # rendered PDF pages (webapp.page_image)
+    page_image_scale: float = 1.5  # pixels per PDF point (1.5: an A4 page is 893 x 1263 px)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

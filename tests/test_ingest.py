@@ -68,7 +68,7 @@ def test_incremental_updates_equal_a_rebuild(tmp_path, embedder):
     (root / "rust.txt").write_text("Rust's borrow checker rejects dangling references.", encoding="utf-8")
     (root / "bikes.txt").unlink()
     (root / "kites.md").write_text("# Kites\n\nA kite needs wind of about 10 km/h to fly.", encoding="utf-8")
-    report, settings = ingest(root, tmp_path / "inc", embedder)
+    report, settings = ingest(root, tmp_path / "inc", embedder, prune=True)
     assert report.updated == [str(root / "rust.txt")]
     assert report.removed == [str(root / "bikes.txt")]
     assert report.added == [str(root / "kites.md")]

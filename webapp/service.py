@@ -71,7 +71,7 @@ class SearchService:
         is missing, and clear session collections left by an earlier run (they cannot come back)."""
         embedder = embedder or make_embedder(settings)
         if build_missing:
-            ensure_index(settings, embedder=embedder)
+            ensure_index(settings, embedder=embedder, show_progress=False)
         reranker, status = load_reranker(settings)
         service = cls(settings, Searcher(open_backend(settings), embedder, settings, reranker, status))
         if not settings.shared_uploads:

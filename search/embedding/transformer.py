@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from search.quiet import quiet_model_loading
 from search.settings import resolve_embedding_model
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
 
+                quiet_model_loading()
                 model = SentenceTransformer(self.path, device=self.device)
                 model.eval()  # encode() switches to eval itself; the fast query path must not see dropout
                 get_dim = getattr(model, "get_embedding_dimension", None)
@@ -173,7 +175,9 @@ def _fast_path_agrees(model: Any, parts: tuple[Any, Any], max_tokens: int) -> bo
     """Whether the direct path reproduces `encode` on the probe texts (checked once, at load)."""
     try:
         for probe in _PROBES:
-            slow = model.encode([probe], normalize_embeddings=True, convert_to_numpy=True)[0]
+            slow = model.encode(
+                [probe], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )[0]
             if np.abs(_embed_direct(parts, max_tokens, probe) - slow).max() > FAST_QUERY_TOLERANCE:
                 return False
     except Exception as exc:  # any surprise in a model's layout: the slow path is always right

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from search.models import RerankerStatus
+from search.quiet import quiet_model_loading
 from search.rerank.base import Reranker
 from search.settings import Settings
 
@@ -63,7 +64,8 @@ def _load_local(backend: str, settings: Settings) -> Reranker:
     except Exception as exc:
         if not _is_not_cached(exc):
             raise
-        logger.info("%s is not in the local Hugging Face cache (%s)", name, _one_line(exc))
+        # the hub's own message is a paragraph; the one-line reason comes from `_off` below
+        logger.debug("%s is not in the local Hugging Face cache (%s)", name, _one_line(exc))
     if _hub_offline():
         raise _Unavailable(f"{name} is not in the local model cache and HF_HUB_OFFLINE is set")
     host, port = _hub_address()
@@ -74,6 +76,7 @@ def _load_local(backend: str, settings: Settings) -> Reranker:
 
 
 def _construct(backend: str, name: str, settings: Settings, *, local_files_only: bool) -> Reranker:
+    quiet_model_loading()
     if backend == "zerank":
         from search.rerank.zerank import ZerankReranker
 

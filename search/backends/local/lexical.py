@@ -18,14 +18,23 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     import bm25s
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+@lru_cache(maxsize=1)
+def _bm25s() -> Any:
+    """bm25s, imported on first use; its import sets its own logger to DEBUG ("Building index from
+    tokens" on every build), so the level is put back to WARNING after the import."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
 
 #: bm25s.tokenize's default pattern (scikit-learn's CountVectorizer): words of 2+ word characters.
 _TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
@@ -46,6 +55,7 @@ def _stopword_set(name: str) -> frozenset[str] | None:
     (then queries are tokenised by bm25s.tokenize itself, slower but still in agreement)."""
     if not name:
         return frozenset()
+    _bm25s()
     try:
         from bm25s.tokenization import _infer_stopwords
     except ImportError:  # pragma: no cover - a bm25s that renamed its private helper
@@ -55,8 +65,7 @@ def _stopword_set(name: str) -> frozenset[str] | None:
 
 def tokenize(texts: Sequence[str], stemmer: str = "english", stopwords: str = "en") -> list[list[str]]:
     """Lower-cased word tokens (2+ word characters), stop words removed, stemmed."""
-    import bm25s
-
+    bm25s = _bm25s()
     out = bm25s.tokenize(
         list(texts),
         stopwords=stopwords or None,
@@ -107,8 +116,7 @@ class LexicalIndex:
     def build(
         cls, texts: Sequence[str], *, k1: float, b: float, stemmer: str, stopwords: str
     ) -> LexicalIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         model = bm25s.BM25(k1=k1, b=b, method="robertson")
         corpus = tokenize(texts, stemmer, stopwords)
         if not any(corpus):
@@ -123,8 +131,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path, *, stemmer: str, stopwords: str) -> LexicalIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         return cls(bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False), stemmer, stopwords)
 
     def scores(self, token_ids: Sequence[int]) -> np.ndarray:

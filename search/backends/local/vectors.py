@@ -7,6 +7,7 @@ on first use: an unchanged ingest re-run opens the writer but never touches vect
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,8 @@ FAISS_THREADS = 1
 
 @cache
 def _faiss() -> Any:
+    # faiss's loader logs each CPU-specific build it tries and fails to find (AVX512, AVX2) at INFO
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     import faiss
 
     return faiss
