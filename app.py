@@ -142,6 +142,17 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
             cards.message_column(cb.reranked_title(), "Reranked results appear here."), elem_id="col-reranked"
         )
     w.footer = gr.HTML(elem_id="search-footer")
+    with gr.Accordion("See the page (PDF results)", open=True, elem_id="page-view"):
+        w.page_pick = gr.Dropdown(choices=[], label="Result", elem_id="page-pick", interactive=True)
+        w.page_note = gr.HTML(elem_id="page-note")
+        w.page_image = gr.Image(
+            label="Cited page",
+            type="filepath",
+            interactive=False,
+            elem_id="page-image",
+            show_label=False,
+            height=720,
+        )
     with gr.Accordion("Judge these results (mark what is relevant)", open=False, elem_id="judge"):
         gr.Markdown(
             "Tick the documents that answer the query and save: relevant hits get a ✓ and each column shows "
@@ -215,7 +226,7 @@ def wire_search(
 ) -> None:
     """Search shows the hybrid list at once (search queue), then reranks it (the model's queue)."""
     inputs = [w.query, w.scope, w.top_k, w.candidates, w.depth, w.mode, w.alpha, w.rerank_on]
-    outputs = [w.left, w.right, w.footer, status_box, w.judge_box]
+    outputs = [w.left, w.right, w.footer, status_box, w.judge_box, w.page_pick]
     first = {"concurrency_id": "search", "concurrency_limit": SEARCH_CONCURRENCY, "api_visibility": "private"}
     model = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
     for trigger in (w.query.submit, w.search_btn.click):
@@ -234,6 +245,14 @@ def wire_search(
         [status_box, split, w.examples],
         api_visibility="private",
         concurrency_limit=None,
+    )
+    w.page_pick.change(
+        ev.show_page,
+        [w.page_pick],
+        [w.page_image, w.page_note],
+        api_visibility="private",
+        concurrency_id="search",
+        concurrency_limit=SEARCH_CONCURRENCY,
     )
     w.judge_btn.click(
         ev.save_judgments,
@@ -328,6 +347,8 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
         "max_file_size": int(settings.max_upload_mb * 1024 * 1024),
         "css": CSS,
         "footer_links": ["api"],
+        # the sample corpus is public: its PDFs open at the cited page; private uploads are never served
+        "allowed_paths": [str(Path(settings.sample_dir).resolve())],
     }
 
 

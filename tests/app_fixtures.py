@@ -44,6 +44,7 @@ def app_settings(root: Path, reranker_path: Path, **overrides: Any) -> Settings:
         index_dir=root / "index",
         sample_dir=SAMPLE_DIR,
         upload_dir=root / "uploads",
+        page_cache_dir=root / "page-cache",
         reranker="zerank",
         reranker_model=str(reranker_path),
         reranker_device="cpu",

@@ -136,3 +136,19 @@ def test_user_errors_show_search_errors_and_hide_the_rest(caplog: pytest.LogCapt
     assert "internal error" in str(caught.value) and "secret" not in str(caught.value)
     assert "secret internals" in caplog.text  # logged with its traceback for the operator
     assert issubclass(UploadError, SearchError)
+
+
+def test_a_cited_pdf_page_is_shown_with_a_link_to_that_page(cb: Callbacks) -> None:
+    from webapp.page_view import page_choices, page_view
+
+    assert page_view(cb.service, "pages", None).image is None
+    cb.first_stage("pages", form(cb, rerank=False))
+    choices = page_choices(cb.service, "pages")
+    assert choices and all(".pdf, p" in label for label, _ in choices)
+    view = page_view(cb.service, "pages", choices[0][1])
+    _, result = cb.service.last_result("pages")
+    chunk = next(h.chunk for h in result.stages["fused"] if h.chunk.id == choices[0][1])
+    assert view.image is not None and view.image.is_file() and view.image.suffix == ".png"
+    assert view.image.parent == Path(cb.service.settings.page_cache_dir)
+    assert f"page {chunk.page_start} of" in view.note and chunk.file_name in view.note
+    assert view.link.startswith("/gradio_api/file=") and view.link.endswith(f"#page={chunk.page_start}")

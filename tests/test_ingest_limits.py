@@ -34,7 +34,10 @@ def test_text_over_the_char_limit_is_cut_with_a_note(tmp_path: Path) -> None:
 
 
 def test_pdf_over_the_page_limit_keeps_its_first_pages(tmp_path: Path) -> None:
-    path = make_pdf(tmp_path / "many.pdf", [f"Page {i}. {PAGE}" for i in range(1, 8)])
+    # distinct bodies: identical pages would read as one long running header and be stripped
+    words = PAGE.split()
+    bodies = [" ".join(words[i:] + words[:i]) for i in range(1, 8)]
+    path = make_pdf(tmp_path / "many.pdf", [f"Page {i}. {body}" for i, body in enumerate(bodies, start=1)])
     doc = load_file(path, max_bytes=MB, max_pages=3)
     assert [p.split(".")[0] for p in doc.pages] == ["Page 1", "Page 2", "Page 3"]
     assert doc.notes == ("only the first 3 of 7 pages were indexed (limit max_pdf_pages=3)",)

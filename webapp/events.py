@@ -5,6 +5,7 @@ anything else is logged with its traceback and shown as an internal error, never
 from __future__ import annotations
 
 import functools
+import html
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from search.models import Scope
 from webapp import cards
 from webapp.callbacks import Callbacks, SearchView
 from webapp.forms import discard_uploads, progress_adapter
+from webapp.page_view import page_choices, page_view
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,10 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def search_outputs(view: SearchView, status: str) -> tuple[Any, ...]:
-    """Left, right, footer, status, judge checklist: the search outputs in their wiring order."""
+def search_outputs(view: SearchView, status: str, pages: list[tuple[str, str]]) -> tuple[Any, ...]:
+    """Left, right, footer, status, judge checklist, page picker: the search outputs in wiring order."""
     judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
-    return view.left, view.right, view.footer, status, judge
+    return view.left, view.right, view.footer, status, judge, gr.update(choices=pages, value=None)
 
 
 class Events:
@@ -71,8 +73,11 @@ class Events:
         request: gr.Request,
     ) -> tuple[Any, ...]:
         form = self.cb.form(query, scope, top_k, candidates, depth, mode, alpha, rerank)
-        view = self.cb.first_stage(session_of(request), form)
-        return search_outputs(view, self.cb.status_line(form.scope, form.depth))
+        session = session_of(request)
+        view = self.cb.first_stage(session, form)
+        return search_outputs(
+            view, self.cb.status_line(form.scope, form.depth), page_choices(self.service, session)
+        )
 
     @user_errors
     def rerank_stage(
@@ -89,10 +94,13 @@ class Events:
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[Any, ...]:
         form = self.cb.form(query, scope, top_k, candidates, depth, mode, alpha, rerank)
-        view = self.cb.rerank_stage(session_of(request), form, progress_adapter(progress, "Reranking"))
+        session = session_of(request)
+        view = self.cb.rerank_stage(session, form, progress_adapter(progress, "Reranking"))
         if view is None:
-            return (gr.skip(),) * 5
-        return search_outputs(view, self.cb.status_line(form.scope, form.depth))
+            return (gr.skip(),) * 6
+        return search_outputs(
+            view, self.cb.status_line(form.scope, form.depth), page_choices(self.service, session)
+        )
 
     @user_errors
     def save_judgments(
@@ -181,6 +189,16 @@ class Events:
             gr.update(value=applied.alpha),
             gr.update(visible=False),
         )
+
+    @user_errors
+    def show_page(self, chunk_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The chosen PDF hit's page: the image (or nothing) and a line with the link to the file."""
+        view = page_view(self.service, session_of(request), chunk_id)
+        note = html.escape(view.note)
+        if view.link:
+            link = html.escape(view.link)
+            note += f' <a href="{link}" target="_blank" rel="noopener">Open the PDF at this page</a>'
+        return (str(view.image) if view.image else None), f'<div class="hs-foot">{note}</div>'
 
     def end_session(self, request: gr.Request) -> None:
         self.service.drop_session(request.session_hash)

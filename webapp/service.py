@@ -164,6 +164,21 @@ class SearchService:
             return []
         return self.searcher(session, scope).backend.documents()
 
+    def source_file(self, session: str | None, scope: Scope, source: str) -> tuple[Path | None, bool]:
+        """The file a hit's `source` names on this server, and whether it may be linked publicly
+        (the sample corpus and a shared index: yes; a session's private upload: no)."""
+        if Scope(scope) is Scope.MINE and not self.shared:
+            found = self.sessions.get(session)
+            path = found.files / safe_filename(source) if found is not None else None
+            return (path if path is not None and inside(found.files, path) else None), False
+        path = Path(source)
+        if not path.is_file():
+            return None, False
+        public = inside(Path(self.settings.sample_dir), path) or (
+            self.shared and inside(Path(self.settings.upload_dir) / SHARED_DIR, path)
+        )
+        return path, public
+
     def can_remove(self, scope: Scope) -> bool:
         """Users may remove their own uploads; the main index only when uploads are shared."""
         return self.shared or Scope(scope) is Scope.MINE
