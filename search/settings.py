@@ -51,8 +51,9 @@ class Settings:
     fusion_normalization: Normalization = Normalization.MINMAX
     max_query_chars: int = 10000
     # reranking
-    reranker: str = "zerank"  # zerank | cross-encoder | api | none
-    reranker_model: str = "zeroentropy/zerank-1"
+    reranker: str = "auto"  # auto | zerank | cross-encoder | api | none (see search/rerank/policy.py)
+    reranker_model: str = "zeroentropy/zerank-1"  # zerank, local or hosted
+    cross_encoder_model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"  # the CPU fallback
     reranker_revision: str = ""
     reranker_device: str = "auto"  # auto | cpu | cuda
     rerank_token_budget: int = 16384
@@ -125,7 +126,7 @@ SEARCH_FLAGS = (
     "fusion_normalization",
     "max_query_chars",
 )
-RERANK_FLAGS = ("reranker_model", "reranker_device", "rerank_token_budget")
+RERANK_FLAGS = ("reranker_model", "cross_encoder_model", "reranker_device", "rerank_token_budget")
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
