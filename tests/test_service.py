@@ -234,3 +234,13 @@ def test_without_a_reranker_the_service_still_searches(
     line = status_view.status_html(status)
     assert "Reranker off" in line and "does not exist" in line and "Search still works" in line
     assert payload.result_json(result, 10)["reranked"] == []
+
+    from webapp.callbacks import Callbacks, SearchForm
+
+    cb = Callbacks(service)
+    view = cb.first_stage("s1", SearchForm("battery storage", depth=50))
+    assert "hs-hit" in view.left and "hs-hit" not in view.right
+    assert view.right.startswith('<div class="hs-col-title">Not reranked</div>')
+    assert "No reranker is running here" in view.right and "does not exist" in view.right
+    assert "Fix: set SEARCH_RERANKER=auto" in view.right and "fused by" in view.right
+    assert cb.rerank_stage("s1", SearchForm("battery storage", depth=50)) is None  # the card stays

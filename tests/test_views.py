@@ -120,7 +120,30 @@ def test_model_label_shortens_paths_not_hub_ids() -> None:
         cards.reranked_title(RerankerStatus("/m/tiny_zerank", "zerank", "cpu", True))
         == "Reranked by tiny_zerank"
     )
-    assert cards.reranked_title(RerankerStatus("", "none")) == "Reranked"
+    assert cards.reranked_title(RerankerStatus("", "none")) == "Not reranked"
+    # a model that failed to load is not named as if it had reranked
+    assert (
+        cards.reranked_title(RerankerStatus("zeroentropy/zerank-1", "zerank", reason="x")) == "Not reranked"
+    )
+
+
+def test_no_reranker_card_says_what_is_missing_and_how_to_fix_it() -> None:
+    from search.models import RerankAttempt
+
+    attempts = (
+        RerankAttempt("zerank-1 on GPU", "no GPU here", "run on a machine with an NVIDIA GPU"),
+        RerankAttempt("hosted zerank-1", "ZEROENTROPY_API_KEY is not set", "set ZEROENTROPY_API_KEY"),
+        RerankAttempt("ms-marco-MiniLM-L6-v2 on cpu", "not cached <offline>", "SEARCH_CROSS_ENCODER_MODEL"),
+    )
+    status = RerankerStatus("", "none", choice="none: no GPU for zerank-1", attempts=attempts)
+    card = cards.no_reranker_card(status, cards.hybrid_origin("RRF k=60", 100, "/x/all-MiniLM-L6-v2"))
+    assert card.startswith('<div class="hs-col-title">Not reranked</div>')
+    assert card.count("<li>") == 3 and "not cached &lt;offline&gt;" in card
+    for fix in ("NVIDIA GPU", "set ZEROENTROPY_API_KEY", "SEARCH_CROSS_ENCODER_MODEL"):
+        assert fix in card
+    assert "top 100 passages by BM25" in card and "all-MiniLM-L6-v2" in card and "RRF k=60" in card
+    explicit = cards.no_reranker_card(RerankerStatus("", "none"), "x.")
+    assert "SEARCH_RERANKER=auto" in explicit
 
 
 def test_hit_card_has_rank_badge_citation_stage_table_and_escaped_full_text() -> None:
@@ -204,6 +227,15 @@ def test_status_lines() -> None:
         RerankerStatus("zeroentropy/zerank-1", "zerank", "", False, "not cached <offline>")
     )
     assert "Reranker off" in off and "not cached &lt;offline&gt;" in off and "Search still works" in off
+    auto_off = status_view.status_html(
+        RerankerStatus("", "none", reason="r", choice="none: no GPU for zerank-1")
+    )
+    assert "Reranker off</b> — no GPU for zerank-1." in auto_off
+    ce = RerankerStatus(
+        "cross-encoder/ms-marco-MiniLM-L6-v2", "cross-encoder", "cpu", True, choice="c on cpu: x"
+    )
+    line = status_view.status_html(ce)
+    assert "<b>Reranker</b>: c on cpu: x." in line and "zerank" not in line and "hs-ok" in line
 
 
 def test_result_json_has_both_lists_moves_timings_and_agreement() -> None:

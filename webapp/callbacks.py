@@ -118,15 +118,23 @@ class Callbacks:
         self.service.remember(session, form.scope, result)
         return self.render(session, form.scope, result, form.candidates)
 
+    def no_reranker_card(self, result: SearchResult, candidates: int) -> str:
+        """The right column without a reranker: what is missing and how to fix it."""
+        origin = cards.hybrid_origin(
+            result.fusion.describe(), candidates, self.service.settings.embedding_model
+        )
+        return cards.no_reranker_card(self.service.reranker_status, origin)
+
     def _fusion(self, base: FusionParams, form: SearchForm) -> FusionParams:
         if form.mode is None and form.alpha is None:
             return base
         return fusion_from_ui(base, form.mode or base.mode, base.alpha if form.alpha is None else form.alpha)
 
-    def _pending_note(self, form: SearchForm) -> str:
+    def _pending_note(self, form: SearchForm) -> str | None:
+        """What the right column says while the hybrid list shows; None: no reranker (the card)."""
         status = self.service.reranker_status
         if not status.loaded:
-            return status.line()
+            return None
         if not form.reranks:
             return "Reranking is turned off in Settings."
         reranker = self.service.reranker
@@ -167,10 +175,14 @@ class Callbacks:
             )
 
         left = column(cards.FUSED_TITLE, FUSED, "No passage matched.")
-        if right_note is None:
-            right = column(self.reranked_title(), RERANKED)
-        else:
+        if not self.service.reranker_status.loaded:
+            right = self.no_reranker_card(result, candidates)
+        elif right_note is not None:
             right = cards.message_column(self.reranked_title(), right_note)
+        elif RERANKED not in result.stages and result.stages.get(FUSED):
+            right = cards.message_column(self.reranked_title(), "Reranking was turned off for this search.")
+        else:
+            right = column(self.reranked_title(), RERANKED)
         shown = {h.chunk.doc_id: h.chunk for stage in (FUSED, RERANKED) for h in result.stages.get(stage, [])}
         choices = [(f"{c.file_name} — {c.title}" if c.title else c.file_name, d) for d, c in shown.items()]
         checked = [d for d in shown if grades.get(d, 0) >= 1]

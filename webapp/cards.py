@@ -48,10 +48,44 @@ def model_label(name: str) -> str:
 
 
 def reranked_title(status: RerankerStatus | None) -> str:
-    """ "Reranked by zeroentropy/zerank-1"; plain "Reranked" when no reranker is configured."""
-    if status is None or not status.name:
-        return "Reranked"
+    """ "Reranked by <the model actually loaded>"; "Not reranked" when none is running."""
+    if status is None or not status.loaded or not status.name:
+        return "Not reranked"
     return RERANKED_TITLE.format(model=model_label(status.name))
+
+
+def no_reranker_card(status: RerankerStatus | None, hybrid: str) -> str:
+    """The right column when no reranker runs: what is missing, the settings that fix it, and where
+    the hybrid list on the left came from (`hybrid`, one sentence)."""
+    attempts = status.attempts if status is not None else ()
+    if attempts:
+        rows = "".join(
+            f"<li><b>{html.escape(a.candidate)}</b>: {html.escape(a.reason)}. "
+            f'<span class="hs-fix">Fix: {html.escape(a.fix)}.</span></li>'
+            for a in attempts
+        )
+    else:
+        why = status.reason if status is not None and status.reason else "the reranker setting is none"
+        rows = (
+            f'<li>{html.escape(why)}. <span class="hs-fix">Fix: set SEARCH_RERANKER=auto (or zerank, '
+            "cross-encoder, api).</span></li>"
+        )
+    return (
+        f'<div class="hs-col-title">{html.escape(reranked_title(status))}</div>'
+        '<div class="hs-card hs-no-rerank"><p><b>No reranker is running here</b>, so there is no second '
+        "list to compare.</p>"
+        f"<ul>{rows}</ul>"
+        f'<p class="hs-hint">The list on the left is the hybrid first stage: {html.escape(hybrid)}</p></div>'
+    )
+
+
+def hybrid_origin(fusion: str, candidates: int, embedding_model: str) -> str:
+    """One sentence on where the hybrid list came from."""
+    model = model_label(embedding_model).rsplit("/", 1)[-1]
+    return (
+        f"the top {candidates} passages by BM25 (keywords) and by dense similarity ({model}), "
+        f"fused by {fusion}."
+    )
 
 
 def movement_badge(hit: Hit, top_k: int) -> str:

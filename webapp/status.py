@@ -68,6 +68,8 @@ def status_html(
     if status is None or not status.loaded:
         why = status.reason if status and status.reason else "no reranker configured"
         name = f"{html.escape(model_label(status.name))}: " if status and status.name else ""
+        if status is not None and status.choice:  # the auto policy's own line: "none: no GPU ..."
+            why, name = status.choice.removeprefix("none: "), ""
         return (
             f'<div class="hs-status hs-off"><b>Reranker off</b> — {name}{html.escape(why)}. '
             f"Search still works; results show the hybrid list only.{where}</div>"
@@ -76,8 +78,13 @@ def status_html(
         status.device, status.device
     )
     head = f"<b>Reranker</b>: {html.escape(model_label(status.name))} · {html.escape(device)} · loaded."
+    if status.choice:
+        head = f"<b>Reranker</b>: {html.escape(status.choice)}."
     if status.device != "cpu":
         return f'<div class="hs-status hs-ok">{head}{where}</div>'
+    if seconds_per_chunk is None and status.backend != "zerank":
+        note = " The first search measures its speed here."
+        return f'<div class="hs-status hs-ok">{head}{note}{where}</div>'
     if seconds_per_chunk is None:
         note = (
             " Running on CPU: zerank-1 over 100 passages is slow (a 4-billion-parameter model; minutes "
