@@ -127,6 +127,7 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
             )
             w.top_k = gr.Slider(1, 50, value=s.top_k, step=1, label="Results shown")
             w.rerank_on = gr.Checkbox(value=status.loaded, interactive=status.loaded, label="Rerank")
+    w.gain = gr.HTML(elem_id="gain-line")
     with gr.Row(equal_height=False):
         w.left = gr.HTML(cards.message_column(cards.FUSED_TITLE, "Results appear here."), elem_id="col-fused")
         w.right = gr.HTML(
@@ -206,7 +207,7 @@ def wire_search(
 ) -> None:
     """Search shows the hybrid list at once (search queue), then reranks it (the model's queue)."""
     inputs = [w.query, w.scope, w.top_k, w.candidates, w.depth, w.mode, w.alpha, w.rerank_on]
-    outputs = [w.left, w.right, w.footer, status_box, w.judge_box]
+    outputs = [w.left, w.right, w.footer, status_box, w.judge_box, w.gain]
     first = {"concurrency_id": "search", "concurrency_limit": SEARCH_CONCURRENCY, "api_visibility": "private"}
     model = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
     for trigger in (w.query.submit, w.search_btn.click):
@@ -229,7 +230,7 @@ def wire_search(
     w.judge_btn.click(
         ev.save_judgments,
         [w.judge_box, w.candidates],
-        [w.left, w.right, w.footer, w.judge_box, w.judge_note, split],
+        [w.left, w.right, w.footer, w.judge_box, w.judge_note, split, w.gain],
         api_visibility="private",
         concurrency_limit=None,
     )

@@ -280,3 +280,25 @@ def test_document_rows_are_sorted_by_file_name() -> None:
         "pages": 0,
         "chunks": 3,
     }
+
+
+def test_gain_line_judged_unjudged_and_without_reranking() -> None:
+    a, b, c = hit("a", 1, 3), hit("b", 2, 2), hit("c", 9, 1)
+    res = result([a, b, c], [c, b, a])
+    judged = status_view.gain_html(res, 10, 0.61, 0.83)
+    assert 'Reranking: NDCG@10 0.61 → 0.83 <span class="hs-plus">(+0.22)</span> on this query' in judged
+    assert 'class="hs-minus"' in status_view.gain_html(res, 10, 0.8, 0.5)
+    unjudged = status_view.gain_html(res, 10)
+    assert "changed the place of 2 of the top 3" in unjudged and "r.pdf, p. 2 from #9 to #1" in unjudged
+    assert status_view.gain_html(result([a], None), 10) == ""
+
+
+def test_both_columns_show_each_hits_move() -> None:
+    a, c = hit("a", 1, 3), hit("c", 9, 1)
+    terms = terms_of("x")
+    left = cards.hit_card(a, FUSED, terms=terms, top_k=10, candidates=100)
+    assert '<span class="hs-went" title="after reranking: #3 (was #1 here)">▼ to #3</span>' in left
+    assert "▲ to #1" in cards.hit_card(c, FUSED, terms=terms, top_k=10, candidates=100)
+    right = cards.hit_card(c, RERANKED, terms=terms, top_k=10, candidates=100)
+    assert "▲8 (was #9)" in right and "hs-went" not in right
+    assert "hs-went" not in cards.hit_card(hit("z", 4), FUSED, terms=terms, top_k=10, candidates=100)

@@ -87,6 +87,7 @@ class Api:
         collection: str = "main",
         request: gr.Request = None,
     ) -> dict[str, Any]:
-        """Mark a document relevant (1, 2), not relevant (0) or unmarked (None) for a query."""
+        """Mark a passage (a hit's `passage` key) or a whole document (its doc_id) relevant (1, 2),
+        not relevant (0) or unmarked (None) for a query."""
         grades = self.service.judge(session_of(request), Scope(collection), query, {doc_id: relevance})
         return {"query": query, "grades": grades}

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from search import judgments
 from search.metrics import ranking_ndcg
-from search.models import FUSED, RERANKED, FusionParams, Scope, SearchResult
+from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult
 from search.pipeline import Retrieval
 from search.rerank.base import Progress
 from webapp import cards, documents
@@ -58,6 +59,7 @@ class SearchView:
     left: str
     right: str
     footer: str
+    gain: str = ""
     judge_choices: list[tuple[str, str]] = field(default_factory=list)
     judge_checked: list[str] = field(default_factory=list)
 
@@ -155,7 +157,10 @@ class Callbacks:
         top_k = max(len(result.stages.get(FUSED, [])), 1)
         grades = self.service.relevance(session, scope, result.query)
         relevant = {
-            h.chunk.id for hits in result.stages.values() for h in hits if grades.get(h.chunk.doc_id, 0) >= 1
+            h.chunk.id
+            for hits in result.stages.values()
+            for h in hits
+            if (judgments.grade_of(h.chunk, grades) or 0) >= 1
         }
         analyze = self.service.searcher(session, scope).backend.analyze
 
@@ -183,28 +188,32 @@ class Callbacks:
             right = cards.message_column(self.reranked_title(), "Reranking was turned off for this search.")
         else:
             right = column(self.reranked_title(), RERANKED)
-        shown = {h.chunk.doc_id: h.chunk for stage in (FUSED, RERANKED) for h in result.stages.get(stage, [])}
-        choices = [(f"{c.file_name} — {c.title}" if c.title else c.file_name, d) for d, c in shown.items()]
-        checked = [d for d in shown if grades.get(d, 0) >= 1]
+        shown = shown_passages(result)
+        choices = [(passage_label(c), key) for key, c in shown.items()]
+        checked = [key for key, c in shown.items() if (judgments.grade_of(c, grades) or 0) >= 1]
         footer = status_view.footer_html(result, top_k)
-        return SearchView(left, right, footer, choices, checked)
+        before, after = (column_ndcg(result.stages.get(st, []), grades) for st in (FUSED, RERANKED))
+        gain = status_view.gain_html(result, top_k, before, after)
+        return SearchView(left, right, footer, choices, checked, gain)
 
     # -- judgments --
 
     def save_judgments(
         self, session: str | None, checked: Sequence[str] | None, candidates: int
     ) -> tuple[SearchView, str]:
-        """Ticked documents become relevant (grade 1); unticking one that was relevant records it as
-        judged not relevant (0). The last result is redrawn with the new marks and NDCG."""
+        """Ticked passages (a PDF page, a text chunk) become relevant (grade 1); unticking one that
+        was relevant records it as judged not relevant (0). The last result is redrawn with the new
+        marks and NDCG."""
         last = self.service.last_result(session)
         if last is None:
             raise_user("Search first, then tick the documents that answer the query.")
         scope, result = last
         ticked = set(checked or [])
         grades = self.service.relevance(session, scope, result.query)
-        shown = {h.chunk.doc_id for hits in result.stages.values() for h in hits}
-        marks: dict[str, int | None] = {d: 1 for d in ticked if grades.get(d, 0) < 1}
-        marks |= {d: 0 for d in shown - ticked if grades.get(d, 0) >= 1}
+        shown = shown_passages(result)
+        graded = {k: judgments.grade_of(c, grades) or 0 for k, c in shown.items()}
+        marks: dict[str, int | None] = {k: 1 for k in ticked if k in shown and graded[k] < 1}
+        marks |= {k: 0 for k in shown.keys() - ticked if graded[k] >= 1}
         if marks:
             self.service.judge(session, scope, result.query, marks)
         view = self.render(session, scope, result, candidates)
@@ -306,9 +315,27 @@ class TuneView:
 
 
 def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> float | None:
-    """NDCG@k of a shown list at document level (a document counts at its best chunk), as the
-    evaluation ranks documents; None without a relevant judgment for the query."""
-    return ranking_ndcg([h.chunk.doc_id for h in hits], grades, k)
+    """NDCG@k of a shown list in the unit of the marks (a judged passage, or a document judged as a
+    whole at its best chunk), as the evaluation ranks; None without a relevant judgment."""
+    by_passage = judgments.passage_judged_docs(grades)
+    return ranking_ndcg([judgments.unit_of(h.chunk, grades, by_passage) for h in hits], grades, k)
+
+
+def shown_passages(result: SearchResult) -> dict[str, Chunk]:
+    """Passage key -> a chunk of it, for every passage either column shows, in order."""
+    shown: dict[str, Chunk] = {}
+    for stage in (FUSED, RERANKED):
+        for h in result.stages.get(stage, []):
+            shown.setdefault(judgments.passage_key(h.chunk), h.chunk)
+    return shown
+
+
+def passage_label(chunk: Chunk) -> str:
+    """ "report.pdf, p. 3" for a page; "notes.md: “The first words …”" for a text chunk."""
+    if chunk.page_start is not None:
+        return f"{chunk.file_name}, p. {chunk.page_start}"
+    words = " ".join(chunk.text.split())
+    return f"{chunk.file_name}: “{words[:60]}{'…' if len(words) > 60 else ''}”"
 
 
 def raise_user(message: str) -> NoReturn:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
-from search.compare import movement_text
+from search.compare import movement_text, went_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
 from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
 
@@ -105,6 +105,15 @@ def movement_badge(hit: Hit, top_k: int) -> str:
     return f'<span class="hs-move {kind}" title="{html.escape(tip)}">{html.escape(text)}</span>'
 
 
+def went_badge(hit: Hit, top_k: int) -> str:
+    """In the hybrid column: where the reranker put this hit (empty before reranking)."""
+    text = went_text(hit, top_k)
+    if not text:
+        return ""
+    tip = f"after reranking: #{hit.rank(RERANKED)} (was #{hit.rank(FUSED)} here)"
+    return f'<span class="hs-went" title="{html.escape(tip)}">{html.escape(text)}</span>'
+
+
 def stage_table(hit: Hit, candidates: int) -> str:
     """Rank and score of a hit in every stage; a stage that did not return it says why."""
     rows = []
@@ -137,7 +146,7 @@ def hit_card(
     the hit's rank and score in every stage and the full chunk text."""
     rank = hit.rank(stage)
     paged = hit.chunk.page_start is not None
-    badge = movement_badge(hit, top_k) if stage == RERANKED else ""
+    badge = movement_badge(hit, top_k) if stage == RERANKED else went_badge(hit, top_k)
     rel = '<span class="hs-rel" title="judged relevant for this query">✓ relevant</span>' if relevant else ""
     cls = "hs-hit hs-relevant" if relevant else "hs-hit"
     return (

@@ -45,9 +45,9 @@ def user_errors(fn: F) -> F:
 
 
 def search_outputs(view: SearchView, status: str) -> tuple[Any, ...]:
-    """Left, right, footer, status, judge checklist: the search outputs in their wiring order."""
+    """Left, right, footer, status, judge checklist, gain line: the search outputs in wiring order."""
     judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
-    return view.left, view.right, view.footer, status, judge
+    return view.left, view.right, view.footer, status, judge, view.gain
 
 
 class Events:
@@ -91,7 +91,7 @@ class Events:
         form = SearchForm.of(query, scope, top_k, candidates, depth, mode, alpha, rerank)
         view = self.cb.rerank_stage(session_of(request), form, progress_adapter(progress, "Reranking"))
         if view is None:
-            return (gr.skip(),) * 5
+            return (gr.skip(),) * 6
         return search_outputs(view, self.cb.status_line(form.scope, form.depth))
 
     @user_errors
@@ -102,7 +102,8 @@ class Events:
         view, note = self.cb.save_judgments(session, checked, int(candidates))
         scope, _ = self.service.last_result(session) or (Scope.MAIN, None)
         judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
-        return view.left, view.right, view.footer, judge, note, self.split_choices(scope.value, request)
+        split = self.split_choices(scope.value, request)
+        return view.left, view.right, view.footer, judge, note, split, view.gain
 
     def split_choices(self, scope: str, request: gr.Request | None) -> Any:
         choices, value = self.cb.split_choices(session_of(request), scope)

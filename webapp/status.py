@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from search.compare import Agreement, agreement
+from search.compare import Agreement, agreement, gain_line
 from search.models import RerankerStatus, SearchResult
 from webapp.cards import model_label
 
@@ -42,6 +42,21 @@ def agreement_line(agree: Agreement | None) -> str:
         f"(overlap@{agree.k} = {agree.overlap:.2f}); Kendall tau over the shared results = {tau} "
         "(1: same order, 0: unrelated, −1: reversed)."
     )
+
+
+def gain_html(
+    result: SearchResult, top_k: int, before: float | None = None, after: float | None = None
+) -> str:
+    """The line above the columns: NDCG@10 before → after on a judged query, else what moved."""
+    line = gain_line(result, top_k, before, after)
+    if not line:
+        return ""
+    text = html.escape(line)
+    if before is not None and after is not None and after != before:
+        delta = f"({after - before:+.2f})"
+        cls = "hs-plus" if after > before else "hs-minus"
+        text = text.replace(html.escape(delta), f'<span class="{cls}">{html.escape(delta)}</span>')
+    return f'<div class="hs-gain">{text}</div>'
 
 
 def footer_html(result: SearchResult, top_k: int) -> str:

@@ -129,7 +129,7 @@ def tune_index(
         show_progress=show_progress,
         progress=progress,
     )
-    doc_of = DocMap(searcher)
+    doc_of = DocMap(searcher, judged)
     result = _tune_lists(lists, doc_of, judged, current, folds, split, show_progress)
     return TuneOutcome(
         params=result.params,
