@@ -9,6 +9,14 @@ import pytest
 from tests.tiny_zerank import build_tiny_zerank
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sample_pdfs() -> None:
+    """The sample PDFs are generated, not committed: write them once when missing."""
+    from ingest.sample import ensure_sample_pdfs
+
+    ensure_sample_pdfs(Path(__file__).resolve().parent.parent / "data" / "sample")
+
+
 @pytest.fixture(scope="session")
 def tiny_zerank_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight zerank stand-in (real Qwen vocabulary), built once per test session."""
