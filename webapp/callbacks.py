@@ -277,6 +277,12 @@ class Callbacks:
         if not split:
             raise_user("No judgments here yet: mark relevant results in the Search tab.")
         outcome = self.service.tune(session, Scope(scope), split, progress=progress)
+        if outcome.refusal:
+            text = (
+                f"**No recommendation**: {outcome.refusal}.\n\nNDCG@10 now ({outcome.current.describe()}): "
+                f"{outcome.before:.3f}; BM25 alone {outcome.bm25:.3f}, dense alone {outcome.dense:.3f}."
+            )
+            return TuneView(text, {}, False)
         held_out = "n/a (judge at least 2 queries)" if outcome.after is None else f"{outcome.after:.3f}"
         text = (
             f"**Best fusion on {outcome.n_queries} judged queries**: {outcome.params.describe()}.\n\n"

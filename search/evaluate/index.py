@@ -76,7 +76,14 @@ class TuneOutcome:
     split: str
     result: TuningResult
 
+    @property
+    def refusal(self) -> str:
+        """Why tuning recommends nothing here (empty when it does)."""
+        return self.result.refusal
+
     def summary(self) -> str:
+        if self.refusal:
+            return f"no recommendation: {self.refusal}"
         after = "n/a (judge at least 2 queries)" if self.after is None else f"{self.after:.3f}"
         return (
             f"{self.params.describe()} — NDCG@10 on {self.n_queries} judged queries: current "
