@@ -289,6 +289,14 @@ def build_app(service: SearchService) -> gr.Blocks:
         eval_tab.select(
             ev.split_choices, [s.scope], [e.split], api_visibility="private", concurrency_limit=None
         )
+        eval_tab.select(
+            ev.shipped_table,
+            [s.scope],
+            [e.eval_out],
+            api_visibility="private",
+            concurrency_id="evaluate",
+            concurrency_limit=1,
+        )
         demo.load(
             ev.on_load,
             [s.scope, s.depth],

@@ -5,6 +5,7 @@ puts into widgets, so every path is tested without a browser.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -59,9 +60,13 @@ class SearchView:
     left: str
     right: str
     footer: str
-    gain: str = ""
     judge_choices: list[tuple[str, str]] = field(default_factory=list)
     judge_checked: list[str] = field(default_factory=list)
+    gain: str = ""  # the line above the columns: what reranking changed
+
+
+#: The shipped judgments' table (Evaluate tab) scores at most this many queries.
+SHIPPED_MAX_QUERIES = 100
 
 
 class Callbacks:
@@ -72,6 +77,8 @@ class Callbacks:
         self.main_label = service.main_label()
         self.private_marks = "" if service.shared else " (kept for this browser tab only)"
         self._first: dict[str, Retrieval] = {}
+        self._shipped: dict[str, str] = {}  # split -> the main collection's table, computed once
+        self._shipped_lock = threading.Lock()
 
     # -- labels and status --
 
@@ -270,6 +277,29 @@ class Callbacks:
             session, Scope(scope), split, rerank=rerank, max_queries=max_queries, progress=progress
         )
         return render_markdown([report], title=f"{self.scope_label(scope)}: {split} judgments")
+
+    def shipped_table(self, session: str | None, scope: Scope | str, progress: Any = None) -> str:
+        """What the Evaluate tab shows before anyone marks anything: the table of the judgments
+        shipped with the main collection (the sample's, or a BEIR split), computed on first open
+        and kept. Reranked columns only where reranking is quick (a GPU or the hosted API)."""
+        if Scope(scope) is not Scope.MAIN:
+            return ""
+        shipped = [s for s in self.service.judgment_splits(None, Scope.MAIN) if s != judgments.USER_SPLIT]
+        if not shipped:
+            return ""
+        split = "sample" if "sample" in shipped else shipped[0]
+        with self._shipped_lock:
+            if split not in self._shipped:
+                status = self.service.reranker_status
+                rerank = status.loaded and status.device != "cpu"
+                table = self.evaluate(None, Scope.MAIN, split, SHIPPED_MAX_QUERIES, rerank, progress)
+                note = (
+                    ""
+                    if rerank
+                    else f"\n\n_Reranked columns: tick “Include reranking” and Evaluate ({status.line()})._"
+                )
+                self._shipped[split] = table + note
+            return self._shipped[split]
 
     def tune(
         self, session: str | None, scope: Scope | str, split: str | None, progress: Any = None

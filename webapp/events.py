@@ -105,6 +105,16 @@ class Events:
         split = self.split_choices(scope.value, request)
         return view.left, view.right, view.footer, judge, note, split, view.gain
 
+    @user_errors
+    def shipped_table(self, scope: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> Any:
+        """The shipped judgments' table on first opening the Evaluate tab (kept afterwards)."""
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=stage)
+
+        table = self.cb.shipped_table(session_of(request), scope, report)
+        return table if table else gr.skip()
+
     def split_choices(self, scope: str, request: gr.Request | None) -> Any:
         choices, value = self.cb.split_choices(session_of(request), scope)
         return gr.update(choices=choices, value=value)
