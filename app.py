@@ -198,7 +198,7 @@ def evaluate_tab(cb: Callbacks) -> SimpleNamespace:
         w.apply_btn = gr.Button("Use the tuned fusion", visible=False)
     w.tune_out = gr.Markdown()
     w.tuned = gr.JSON(visible=False)
-    w.eval_out = gr.Markdown()
+    w.eval_out = gr.Markdown(elem_id="eval-out")
     return w
 
 
