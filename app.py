@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 
 if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU wants `spaces` imported before torch touches CUDA
-    import contextlib
-
-    with contextlib.suppress(ImportError):
+    try:
         import spaces  # noqa: F401
+    except Exception as exc:  # missing or misconfigured: serve without ZeroGPU rather than crash
+        import sys
+
+        print(f"warning: SPACES_ZERO_GPU is set but `spaces` failed to import ({exc})", file=sys.stderr)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
