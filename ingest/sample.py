@@ -27,6 +27,7 @@ def ensure_index(
     writer = open_writer(settings)
     _, docs = writer.existing()
     if docs:
+        _judge_existing_sample(settings)
         return None
     sample = Path(settings.sample_dir)
     if not sample.is_dir():
@@ -49,6 +50,26 @@ def ensure_index(
         path = make_sample_judgments(open_backend(settings), settings.index_dir, sample, queries)
         log.info("sample judgments written to %s", path)
     return report
+
+
+def _judge_existing_sample(settings: Settings) -> None:
+    """An index of the sample built before judgments shipped gets them (best effort: a sample index
+    that no longer matches the queries keeps running without them, with a warning)."""
+    from ingest.sample_judgments import SPLIT, SampleJudgmentError, make_sample_judgments
+    from search import judgments
+    from search.backends import open_backend
+
+    sample, queries = Path(settings.sample_dir), sample_queries_path(Path(settings.sample_dir))
+    if not queries.is_file() or SPLIT in judgments.available_splits(settings.index_dir):
+        return
+    backend = open_backend(settings)
+    root = sample.resolve()
+    if not all(Path(d.source).resolve().is_relative_to(root) for d in backend.documents()):
+        return  # not the sample index
+    try:
+        make_sample_judgments(backend, settings.index_dir, sample, queries)
+    except (SampleJudgmentError, OSError) as exc:
+        log.warning("sample judgments not written: %s", exc)
 
 
 def sample_queries_path(sample_dir: Path) -> Path:

@@ -181,3 +181,13 @@ def test_a_model_too_big_for_memory_is_refused(
     s = replace(Settings(), reranker="zerank", reranker_model=str(tiny_zerank_path), reranker_device="cpu")
     reranker, status = load_reranker(s)
     assert reranker is None and "GiB of RAM on cpu but only 0.0 GiB is free" in status.reason
+
+
+def test_the_space_preloads_what_the_default_policy_may_load() -> None:
+    """README front matter: zerank-1 and the CPU cross-encoder, not the embedder (it is in a wheel)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    front = readme.split("---")[1]
+    block = front.split("preload_from_hub:")[1].split(":")[0]
+    preload = [line.strip()[2:] for line in block.splitlines() if line.strip().startswith("- ")]
+    s = Settings()
+    assert preload == [s.reranker_model, s.cross_encoder_model]

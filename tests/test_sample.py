@@ -87,3 +87,11 @@ def test_the_sample_table_tells_retrievers_apart(searcher):
     ndcg = {s: report.score(s) for s in ("BM25", "Dense", "Hybrid")}
     print("sample NDCG@10:", {s: round(v, 3) for s, v in ndcg.items()})
     assert all(0.3 < v <= 1.0 for v in ndcg.values()) and len(set(ndcg.values())) > 1
+
+
+def test_an_existing_sample_index_without_judgments_gets_them(searcher):
+    qrels = searcher.settings.index_dir / "judgments" / "qrels" / "sample.tsv"
+    before = qrels.read_text(encoding="utf-8")
+    qrels.unlink()
+    assert ensure_index(searcher.settings, show_progress=False) is None  # the index is not rebuilt
+    assert qrels.read_text(encoding="utf-8") == before
