@@ -138,11 +138,12 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
     w.footer = gr.HTML(elem_id="search-footer")
     with gr.Accordion("Judge these results (mark what is relevant)", open=False, elem_id="judge"):
         gr.Markdown(
-            "Tick the documents that answer the query and save: relevant hits get a ✓ and each column shows "
-            f"its NDCG@10 for the query. Marks are stored with the collection{cb.private_marks} and feed the "
+            "Tick the passages (a PDF page, a text passage) that answer the query and save: their hits "
+            "get a ✓ and each column shows its NDCG@10 for the query (a mark never covers the whole file)."
+            f" Marks are stored with the collection{cb.private_marks} and feed the "
             "Evaluate tab."
         )
-        w.judge_box = gr.CheckboxGroup(choices=[], label="Relevant documents", elem_id="judge-box")
+        w.judge_box = gr.CheckboxGroup(choices=[], label="Relevant passages", elem_id="judge-box")
         with gr.Row():
             w.judge_btn = gr.Button("Save judgments", scale=0, min_width=180)
             w.judge_note = gr.Markdown()

@@ -259,8 +259,9 @@ def test_judged_hits_are_marked_with_ndcg_and_stay_private(app_url: str) -> None
     stranger = client(app_url).predict(query, api_name="/search")
     assert stranger["relevant"] == [] and stranger["ndcg_at_10"] is None
     # another user marks one page: only the hits of that page count, in that unit
-    stranger.predict(query, answer["passage"], api_name="/judge")
-    out = stranger.predict(query, api_name="/search")
+    other = client(app_url)
+    other.predict(query, answer["passage"], api_name="/judge")
+    out = other.predict(query, api_name="/search")
     assert out["relevant"] == [answer["passage"]] and out["ndcg_at_10"]["fused"] is not None
 
 
