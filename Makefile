@@ -28,7 +28,9 @@ run: setup
 	$(BIN)/python app.py
 
 ingest-sample: setup
+	$(BIN)/python data/make_sample_pdfs.py
 	$(BIN)/python -m ingest data/sample
+	$(BIN)/python data/make_sample_judgments.py
 
 search-example: ingest-sample
 	$(BIN)/python -m search "How much battery storage did the grid operator add?"

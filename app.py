@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 
 if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU wants `spaces` imported before torch touches CUDA
-    import contextlib
-
-    with contextlib.suppress(ImportError):
+    try:
         import spaces  # noqa: F401
+    except Exception as exc:  # missing or misconfigured: serve without ZeroGPU rather than crash
+        import sys
+
+        print(f"warning: SPACES_ZERO_GPU is set but `spaces` failed to import ({exc})", file=sys.stderr)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -136,6 +138,7 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
         samples_per_page=12,
     )
     settings_panel(cb, w)
+    w.gain = gr.HTML(elem_id="gain-line")
     with gr.Row(equal_height=False):
         w.left = gr.HTML(cards.message_column(cards.FUSED_TITLE, "Results appear here."), elem_id="col-fused")
         w.right = gr.HTML(
@@ -155,11 +158,12 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
         )
     with gr.Accordion("Judge these results (mark what is relevant)", open=False, elem_id="judge"):
         gr.Markdown(
-            "Tick the documents that answer the query and save: relevant hits get a ✓ and each column shows "
-            f"its NDCG@10 for the query. Marks are stored with the collection{cb.private_marks} and feed the "
+            "Tick the passages (a PDF page, a text passage) that answer the query and save: their hits "
+            "get a ✓ and each column shows its NDCG@10 for the query (a mark never covers the whole file)."
+            f" Marks are stored with the collection{cb.private_marks} and feed the "
             "Evaluate tab."
         )
-        w.judge_box = gr.CheckboxGroup(choices=[], label="Relevant documents", elem_id="judge-box")
+        w.judge_box = gr.CheckboxGroup(choices=[], label="Relevant passages", elem_id="judge-box")
         with gr.Row():
             w.judge_btn = gr.Button("Save judgments", scale=0, min_width=180)
             w.judge_note = gr.Markdown()
@@ -217,7 +221,7 @@ def evaluate_tab(cb: Callbacks) -> SimpleNamespace:
         w.apply_btn = gr.Button("Use the tuned fusion", visible=False)
     w.tune_out = gr.Markdown()
     w.tuned = gr.JSON(visible=False)
-    w.eval_out = gr.Markdown()
+    w.eval_out = gr.Markdown(elem_id="eval-out")
     return w
 
 
@@ -226,7 +230,7 @@ def wire_search(
 ) -> None:
     """Search shows the hybrid list at once (search queue), then reranks it (the model's queue)."""
     inputs = [w.query, w.scope, w.top_k, w.candidates, w.depth, w.mode, w.alpha, w.rerank_on]
-    outputs = [w.left, w.right, w.footer, status_box, w.judge_box, w.page_pick]
+    outputs = [w.left, w.right, w.footer, status_box, w.judge_box, w.gain, w.page_pick]
     first = {"concurrency_id": "search", "concurrency_limit": SEARCH_CONCURRENCY, "api_visibility": "private"}
     model = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
     for trigger in (w.query.submit, w.search_btn.click):
@@ -257,7 +261,7 @@ def wire_search(
     w.judge_btn.click(
         ev.save_judgments,
         [w.judge_box, w.candidates],
-        [w.left, w.right, w.footer, w.judge_box, w.judge_note, split],
+        [w.left, w.right, w.footer, w.judge_box, w.judge_note, split, w.gain],
         api_visibility="private",
         concurrency_limit=None,
     )
@@ -319,6 +323,14 @@ def build_app(service: SearchService) -> gr.Blocks:
         wire_rest(ev, s, d, e)
         eval_tab.select(
             ev.split_choices, [s.scope], [e.split], api_visibility="private", concurrency_limit=None
+        )
+        eval_tab.select(
+            ev.shipped_table,
+            [s.scope],
+            [e.eval_out],
+            api_visibility="private",
+            concurrency_id="evaluate",
+            concurrency_limit=1,
         )
         demo.load(
             ev.on_load,

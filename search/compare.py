@@ -79,3 +79,37 @@ def agreement(result: SearchResult, top_k: int) -> Agreement | None:
     after = [h.chunk.id for h in reranked[:top_k]]
     shared = len(set(fused) & set(after))
     return Agreement(top_k, shared, overlap_at_k(fused, after, top_k), kendall_tau(fused, after))
+
+
+def went_text(hit: Hit, top_k: int) -> str:
+    """Where a hybrid hit went after reranking: `▲ to #2`, `▼ to #9`, `= #4`, `▼ to #31 (out of the
+    top 10)`; empty when reranking did not reach it."""
+    old, new = hit.rank(FUSED), hit.rank(RERANKED)
+    if new is None or old is None:
+        return ""
+    if new == old:
+        return f"= #{new}"
+    out = f"{'▲' if new < old else '▼'} to #{new}"
+    return out + (f" (out of the top {top_k})" if new > top_k else "")
+
+
+def gain_line(
+    result: SearchResult, top_k: int, ndcg_before: float | None = None, ndcg_after: float | None = None
+) -> str:
+    """One line on what reranking did to this query: the NDCG@10 change when the query is judged,
+    else how many of the top k changed place and the biggest move; empty when it did not run."""
+    reranked = result.stages.get(RERANKED, [])[:top_k]
+    if not reranked:
+        return ""
+    if ndcg_before is not None and ndcg_after is not None:
+        delta = ndcg_after - ndcg_before
+        return f"Reranking: NDCG@10 {ndcg_before:.2f} → {ndcg_after:.2f} ({delta:+.2f}) on this query"
+    moved = [h for h in reranked if h.rank(FUSED) != h.rank(RERANKED)]
+    if not moved:
+        return f"Reranking kept the top {len(reranked)} in the same order (this query has no judgments)"
+    big = max(moved, key=lambda h: abs((h.rank(FUSED) or 10**9) - (h.rank(RERANKED) or 0)))
+    old, new = big.rank(FUSED), big.rank(RERANKED)
+    return (
+        f"Reranking changed the place of {len(moved)} of the top {len(reranked)}; biggest move: "
+        f"{big.chunk.citation()} from #{old} to #{new} (this query has no judgments, so no NDCG)"
+    )

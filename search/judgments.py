@@ -5,10 +5,14 @@
     <index_dir>/judgments/user-queries.jsonl   queries a user judged in the app
     <index_dir>/judgments/qrels/user.tsv       the user's marks (split "user")
 
-A user's mark is per document (`Chunk.doc_id`), as BEIR judgments are, because evaluation ranks
-documents by their best chunk. A user query's id is derived from its normalised text, so marking
-the same question again (other spacing or case) updates the same judgments. Grade 0 means "judged
-not relevant" and is kept; removing a mark deletes the row. Every write is an atomic rewrite.
+Marks bind to the passage, not the whole file: a PDF page (`<doc_id>#page=<n>`) or, for text, a
+chunk (its id, `<doc_id>:<nnnnn>`). A document-level judgment (a BEIR qrel names a `doc_id`) still
+counts for all of that document's passages. NDCG uses the unit the marks use: a document judged by
+passage is ranked by passage (each judged passage gains once), one judged as a whole is ranked at its
+best chunk, as BEIR evaluation does (`unit_of`). A user query's id is derived from its normalised
+text, so marking the same question again (other spacing or case) updates the same judgments.
+Grade 0 means "judged not relevant" and is kept; removing a mark deletes the row. Every write is an
+atomic rewrite. The sample corpus ships its judgments as split `sample` (data/make_sample_judgments.py).
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ import hashlib
 import io
 import json
 import logging
+import re
 import threading
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from search.atomic import write_atomic
 from search.errors import JudgmentsError, NoJudgmentsError
+from search.models import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -196,3 +203,54 @@ def user_judgment_count(index_dir: Path) -> tuple[int, int]:
     return sum(1 for d in qrels.values() if any(g >= 1 for g in d.values())), sum(
         len(d) for d in qrels.values()
     )
+
+
+# -- passages: what a mark binds to --
+
+PAGE_MARK = "#page="
+_CHUNK_ID = re.compile(r"^(?P<doc>.+):\d{5}$")
+
+
+def passage_keys(chunk: Chunk) -> list[str]:
+    """The passage keys a chunk covers: each page of a PDF chunk, or the chunk itself for text."""
+    if chunk.page_start is None:
+        return [chunk.id]
+    end = chunk.page_end if chunk.page_end is not None else chunk.page_start
+    return [f"{chunk.doc_id}{PAGE_MARK}{p}" for p in range(chunk.page_start, end + 1)]
+
+
+def passage_key(chunk: Chunk) -> str:
+    """The key a mark on this chunk is stored under (its first page for PDFs)."""
+    return passage_keys(chunk)[0]
+
+
+def doc_of_key(key: str) -> str | None:
+    """The document a passage key belongs to; None for a document-level key."""
+    if PAGE_MARK in key:
+        return key.split(PAGE_MARK, 1)[0]
+    match = _CHUNK_ID.match(key)
+    return match.group("doc") if match else None
+
+
+def passage_judged_docs(keys: Collection[str]) -> set[str]:
+    """Documents that some judgment in `keys` marks by passage."""
+    return {d for d in (doc_of_key(k) for k in keys) if d is not None}
+
+
+def grade_of(chunk: Chunk, grades: Mapping[str, int]) -> int | None:
+    """This chunk's grade: its passage's own mark (the best of its pages) wins, else its
+    document's; None when neither is judged."""
+    own = [grades[k] for k in passage_keys(chunk) if k in grades]
+    if own:
+        return max(own)
+    return grades.get(chunk.doc_id)
+
+
+def unit_of(chunk: Chunk, keys: Collection[str], by_passage: Collection[str]) -> str:
+    """What NDCG ranks this chunk as: the judged passage key it covers; another passage key of a
+    document judged by passage (`by_passage`); else its document (best chunk per document)."""
+    pages = passage_keys(chunk)
+    for k in pages:
+        if k in keys:
+            return k
+    return pages[0] if chunk.doc_id in by_passage else chunk.doc_id

@@ -187,16 +187,32 @@ def _enum(kind: type[Enum], value: Any, what: str) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class RerankAttempt:
+    """One candidate the reranker policy passed over: what it is, why not, and the setting that fixes it."""
+
+    candidate: str
+    reason: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
 class RerankerStatus:
-    """What the UI and CLI say about the reranker: which, where, and why not when it is off."""
+    """What the UI and CLI say about the reranker: which, where, and why not when it is off.
+
+    `choice` is the policy's one line ("zerank-1 on cuda", "none: ..."), `attempts` the candidates it
+    passed over before settling; both empty when the `reranker` setting named a backend explicitly."""
 
     name: str
     backend: str
     device: str = ""
     loaded: bool = False
     reason: str = ""
+    choice: str = ""
+    attempts: tuple[RerankAttempt, ...] = ()
 
     def line(self) -> str:
+        if self.choice:
+            return self.choice
         if self.loaded:
             return f"{self.name} ({self.backend}, {self.device})"
         return f"reranking unavailable: {self.reason}" if self.reason else "reranking off"

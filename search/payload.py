@@ -7,6 +7,7 @@ from typing import Any
 
 from search.backends import DocumentInfo
 from search.compare import agreement, movement_text
+from search.judgments import passage_key
 from search.models import FUSED, RERANKED, Hit, SearchResult
 
 
@@ -22,6 +23,7 @@ def hit_json(hit: Hit, stage: str, top_k: int) -> dict[str, Any]:
         "score": hit.score(stage),
         "chunk_id": chunk.id,
         "doc_id": chunk.doc_id,
+        "passage": passage_key(chunk),
         "ranks": dict(hit.ranks),
         "scores": dict(hit.scores),
         "text": chunk.text,

@@ -66,8 +66,9 @@ class Settings:
     fusion_normalization: Normalization = Normalization.MINMAX
     max_query_chars: int = 10000
     # reranking
-    reranker: str = "zerank"  # zerank | cross-encoder | api | none
-    reranker_model: str = "zeroentropy/zerank-1"
+    reranker: str = "auto"  # auto | zerank | cross-encoder | api | none (see search/rerank/policy.py)
+    reranker_model: str = "zeroentropy/zerank-1"  # zerank, local or hosted
+    cross_encoder_model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"  # the CPU fallback
     reranker_revision: str = ""
     reranker_device: str = "auto"  # auto | cpu | cuda
     rerank_token_budget: int = 16384
@@ -154,7 +155,24 @@ SEARCH_FLAGS = (
     "fusion_normalization",
     "max_query_chars",
 )
-RERANK_FLAGS = ("reranker_model", "reranker_device", "rerank_token_budget")
+RERANK_FLAGS = ("reranker_model", "cross_encoder_model", "reranker_device", "rerank_token_budget")
+
+
+#: What a flag does, for `--help` (the default and the choices are added).
+FLAG_HELP: dict[str, str] = {
+    "top_k": "results shown per list",
+    "candidates": "candidates each retriever (BM25, dense) returns before fusion",
+    "rerank_depth": "how many fused results the reranker re-reads (0: none)",
+    "fusion_mode": "how BM25 and dense lists are merged: by rank (rrf) or by scaled score (weighted)",
+    "rrf_k": "RRF's k: larger flattens the gap between ranks",
+    "fusion_alpha": "weighted fusion's dense weight (0: keywords only, 1: meaning only)",
+    "fusion_normalization": "how weighted fusion scales each list's scores to 0-1",
+    "max_query_chars": "longer queries are cut, with a warning",
+    "reranker_model": "the zerank model (hub id or local path), on a GPU or through the hosted API",
+    "cross_encoder_model": "the CPU cross-encoder (hub id or local path) the auto policy falls back to",
+    "reranker_device": "where a local reranker runs: auto (cuda if present), cpu or cuda",
+    "rerank_token_budget": "padded tokens per reranker batch (lower it if the GPU runs out of memory)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
@@ -174,11 +192,12 @@ def add_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None
                 choices=list(type(default)),
                 default=None,
                 metavar="{" + ",".join(choices) + "}",
-                help=f"(default: {default.value})",
+                help=f"{FLAG_HELP.get(name, '')} (default: {default.value})".strip(),
             )
         else:
             kind = Path if isinstance(default, Path) else type(default)
-            parser.add_argument(flag, dest=name, type=kind, default=None, help=f"(default: {default})")
+            text = f"{FLAG_HELP.get(name, '')} (default: {default})".strip()
+            parser.add_argument(flag, dest=name, type=kind, default=None, help=text)
 
 
 def resolve_embedding_model(name: str) -> str:

@@ -49,6 +49,8 @@ DEFAULT_FOLDS = 5
 STANDARD_ERRORS = 1.0
 #: Below this many judged queries the in-sample score is noticeably optimistic (issue 5: "< ~50").
 FEW_QUERIES = 50
+#: Below this many judged queries tuning recommends nothing: a choice would fit noise.
+MIN_QUERIES = 5
 RULE = "within 1 standard error of the best NDCG@10, leaning to the better single retriever"
 
 
@@ -186,6 +188,11 @@ class TuningResult:
     query_ids: list[str]
     grid: list[tuple[FusionParams, float]] = field(default_factory=list)
     rule: str = RULE
+    refusal: str = ""  # why nothing is recommended (then `params` is the baseline); empty otherwise
+
+    @property
+    def recommends(self) -> bool:
+        return not self.refusal
 
     @property
     def n_queries(self) -> int:
@@ -208,6 +215,7 @@ class TuningResult:
             "n_queries": self.n_queries,
             "query_ids": list(self.query_ids),
             "grid": [{"params": p.to_dict(), "describe": p.describe(), HEADLINE: s} for p, s in self.grid],
+            "refusal": self.refusal,
         }
 
 
@@ -251,8 +259,9 @@ def tune(
     else:
         cv_score, fold_choices = None, []
     source = f"tuned on {len(qids)} judged queries" + (f" ({label})" if label else "")
+    refusal = refusal_reason(len(qids), means)
     result = TuningResult(
-        params=replace(grid[chosen], source=source),
+        params=baseline if refusal else replace(grid[chosen], source=source),
         score=float(means[chosen]),
         baseline=baseline,
         baseline_score=float(means[grid.index(baseline)]),
@@ -265,6 +274,7 @@ def tune(
         query_ids=qids,
         grid=sorted(zip(grid, means.tolist(), strict=True), key=lambda item: -item[1]),
         rule=RULE if standard_errors == STANDARD_ERRORS else f"within {standard_errors:g} standard errors",
+        refusal=refusal,
     )
     log.info(
         "tuned fusion on %d queries: %s (NDCG@10 %.4f in-sample, %s held-out)",
@@ -274,6 +284,23 @@ def tune(
         "n/a" if cv_score is None else f"{cv_score:.4f}",
     )
     return result
+
+
+def refusal_reason(n_queries: int, means: np.ndarray) -> str:
+    """Why the judged queries cannot choose a fusion (too few, or every setting scores the same);
+    empty when they can."""
+    if n_queries < MIN_QUERIES:
+        return (
+            f"only {n_queries} judged {'query' if n_queries == 1 else 'queries'}: judge at least "
+            f"{MIN_QUERIES} before tuning, or the choice just fits those few"
+        )
+    if float(means.max() - means.min()) < 1e-9:
+        return (
+            f"every fusion setting scores the same NDCG@10 ({float(means[0]):.3f}) on these "
+            f"{n_queries} judged queries, so they cannot tell settings apart: judge queries whose "
+            "BM25 and dense results differ, marking the passages that answer"
+        )
+    return ""
 
 
 def _unique(grid: list[FusionParams]) -> list[FusionParams]:

@@ -66,8 +66,28 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Pat
         sources, skipped = file_sources(folders, int(settings.max_file_mb * MB))
         report = run_ingest(sources, open_writer(settings), settings, embedder=embedder, show_progress=False)
         assert report.documents and not skipped, report.summary()
+        write_subset_judgments(settings.index_dir, root / "sample_queries.json")
         _CACHE["sample_index"] = settings.index_dir
     return _CACHE["sample_index"]
+
+
+def write_subset_judgments(index_dir: Path, queries_path: Path) -> None:
+    """The sample's shipped judgments for the queries whose answers lie in `SAMPLE_SUBSET`, as the
+    app writes them beside the whole sample's index."""
+    import json
+
+    from ingest.sample_judgments import make_sample_judgments
+    from search.backends import open_backend
+
+    entries = json.loads((SAMPLE_DIR.parent / "sample_queries.json").read_text(encoding="utf-8"))
+
+    def inside(entry: dict) -> bool:
+        sources = [entry["source"], *(t["source"] for t in entry.get("also", []))]
+        return all(src.split("/", 1)[0] in SAMPLE_SUBSET for src in sources)
+
+    queries_path.write_text(json.dumps([e for e in entries if inside(e)]), encoding="utf-8")
+    backend = open_backend(Settings(index_dir=index_dir, sample_dir=SAMPLE_DIR))
+    make_sample_judgments(backend, index_dir, SAMPLE_DIR, queries_path)
 
 
 def copy_index(index: Path, dest: Path) -> Path:

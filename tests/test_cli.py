@@ -20,21 +20,41 @@ def test_ingest_then_search(tmp_path, capsys, monkeypatch, tiny_zerank_path):
     assert "up to date" in capsys.readouterr().out
 
     monkeypatch.setenv("SEARCH_RERANKER_MODEL", str(tiny_zerank_path))
+    monkeypatch.setenv("SEARCH_RERANKER", "zerank")
     assert search_main(["cheese aging caves", "--index", str(index), "--top-k", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["stages"]) == {"bm25", "dense", "fused", "reranked"}
-    assert len(result["stages"]["reranked"]) == 4
+    # the same shape as the app's /search API
+    assert {"query", "fused", "reranked", "timings_ms", "agreement", "fusion", "reranker"} <= set(result)
+    assert len(result["reranked"]) == 4 and result["reranked"][0]["movement"]
     assert result["reranker"]["loaded"] and result["reranker"]["device"] == "cpu"
-    assert result["stages"]["fused"][0]["citation"].startswith("cheese.pdf, p.")
+    assert result["fused"][0]["citation"].startswith("cheese.pdf, p.")
 
     assert search_main(["cheese aging caves", "--index", str(index), "--top-k", "4"]) == 0
     table = capsys.readouterr().out
     assert "Hybrid (BM25 + dense, fused)" in table and f"Reranked by {tiny_zerank_path}" in table
     assert re.search(r"(▲\d+|▼\d+|=|from #\d+)", table)
+    assert "[fused score " in table and "[rerank score " in table
+    assert re.search(r"(▲ to #\d+|▼ to #\d+|= #\d+)", table)  # the left column says where hits went
+    assert "Reranking changed the place of" in table or "Reranking kept the top" in table
     assert "agreement: overlap@4" in table and "rerank" in table
 
     assert search_main(["cheese", "--index", str(index), "--no-rerank"]) == 0
-    assert "Reranked" in capsys.readouterr().out
+    alone = capsys.readouterr().out
+    assert "reranking: skipped (--no-rerank)" in alone and "│" not in alone and "Reranked" not in alone
+
+
+def test_without_a_reranker_the_right_column_says_why_in_one_line(tmp_path, capsys, monkeypatch):
+    root = make_corpus(tmp_path / "docs")
+    assert ingest_main([str(root), "--index", str(tmp_path / "idx")]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("ZEROENTROPY_API_KEY", raising=False)
+    monkeypatch.delenv("SEARCH_RERANKER", raising=False)
+    monkeypatch.setenv("COLUMNS", "240")
+    assert search_main(["cheese", "--index", str(tmp_path / "idx"), "--top-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "reranker: none: no GPU for zerank-1 (set ZEROENTROPY_API_KEY for hosted zerank-1)" in out
+    assert "Not reranked" in out and "No reranker here" in out and "SEARCH_CROSS_ENCODER_MODEL" in out
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):

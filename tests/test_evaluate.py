@@ -196,9 +196,11 @@ def test_cli_prints_tables_writes_files_and_metrics_match_an_independent_computa
     tuning = ds["tuning"]
     assert tuning["split"] == "dev" and tuning["n_queries"] == 4
     assert not set(tuning["query_ids"]) & set(ds["per_query"][S_BM25])
-    assert FusionParams.from_dict(tuning["params"]).source == "tuned on 4 judged queries (dev)"
+    # four dev queries are too few to choose a fusion: nothing is recommended, nothing stored
+    assert tuning["refusal"].startswith("only 4 judged queries")
+    assert FusionParams.from_dict(tuning["params"]).source == "default"
     index_dir = next(p for p in cache.iterdir() if p.is_dir())
-    assert load_fusion(index_dir, Settings()).source == "tuned on 4 judged queries (dev)"
+    assert not (index_dir / "fusion.json").exists()
 
     # the BM25 column, recomputed from the backend alone, with ranx
     s = replace(settings, index_dir=index_dir)
@@ -312,11 +314,13 @@ def test_app_round_trip_mark_save_reload_evaluate_tune_apply(index_settings: Set
 
     outcome = tune_index(searcher, "user")
     assert outcome.n_queries == 3 and outcome.folds == 3 and outcome.after is not None
-    assert outcome.params.source == "tuned on 3 judged queries (user)"
-    assert "held-out" in outcome.summary()
-    apply_fusion(searcher, outcome.params)
-    assert searcher.fusion == outcome.params
-    assert load_fusion(index_dir, index_settings) == outcome.params
+    # three judged queries cannot choose a fusion: tuning says so and keeps the current one
+    assert outcome.refusal.startswith("only 3 judged queries") and outcome.params == searcher.fusion
+    assert outcome.summary().startswith("no recommendation: only 3 judged queries")
+    chosen = FusionParams(mode="weighted", alpha=0.3, source="chosen by hand")
+    apply_fusion(searcher, chosen)
+    assert searcher.fusion == chosen
+    assert load_fusion(index_dir, index_settings) == chosen
     (index_dir / "fusion.json").unlink()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from pathlib import Path
 
@@ -105,3 +106,42 @@ def test_concurrent_marks_are_all_kept(tmp_path: Path) -> None:
     queries, qrels = load(tmp_path, judgments.USER_SPLIT)
     assert len(queries) == 4 and all(len(d) == 10 for d in qrels.values())
     assert not list((tmp_path / "judgments").rglob("*.tmp"))
+
+
+# -- passages: marks bind to a page or a chunk, not the whole file --
+
+
+def _chunk(cid: str, doc: str, page: int | None = None, end: int | None = None):
+    from search.models import Chunk
+
+    return Chunk(cid, doc, f"{doc}.pdf" if page else f"{doc}.md", "", "text", page, end or page)
+
+
+def test_passage_keys_are_pages_for_pdfs_and_chunks_for_text() -> None:
+    assert judgments.passage_keys(_chunk("r:00001", "r", 3, 4)) == ["r#page=3", "r#page=4"]
+    assert judgments.passage_key(_chunk("n:00002", "n")) == "n:00002"
+    assert judgments.doc_of_key("r#page=3") == "r" and judgments.doc_of_key("n:00002") == "n"
+    assert judgments.doc_of_key("MED-10") is None
+
+
+def test_a_page_mark_does_not_mark_the_rest_of_the_file() -> None:
+    grades = {"r#page=3": 1}
+    assert judgments.grade_of(_chunk("r:00001", "r", 3), grades) == 1
+    assert judgments.grade_of(_chunk("r:00002", "r", 2, 3), grades) == 1  # a chunk that spans page 3
+    assert judgments.grade_of(_chunk("r:00005", "r", 5), grades) is None
+    # a document-level qrel (BEIR) counts for all its passages; a passage's own mark wins
+    assert judgments.grade_of(_chunk("d:00009", "d"), {"d": 2}) == 2
+    assert judgments.grade_of(_chunk("d:00009", "d"), {"d": 2, "d:00009": 0}) == 0
+
+
+def test_ndcg_ranks_the_unit_of_the_marks() -> None:
+    """Seven passages of one judged PDF no longer make NDCG@10 1.0: only the judged page gains."""
+    from types import SimpleNamespace
+
+    from webapp.callbacks import column_ndcg
+
+    hits = [SimpleNamespace(chunk=_chunk(f"r:{i:05d}", "r", i)) for i in range(1, 8)]
+    assert column_ndcg(hits, {"r#page=5": 1}) == pytest.approx(1 / math.log2(6))
+    assert column_ndcg(hits, {"r": 1}) == pytest.approx(1.0)  # a document-level mark: best chunk
+    two = column_ndcg(hits, {"r#page=1": 1, "r#page=2": 1})
+    assert two == pytest.approx(1.0) and column_ndcg(hits, {"r#page=9": 1}) == 0.0

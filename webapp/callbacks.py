@@ -5,13 +5,15 @@ puts into widgets, so every path is tested without a browser.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from search import judgments
 from search.errors import UploadError
 from search.metrics import ranking_ndcg
-from search.models import FUSED, RERANKED, FusionParams, Scope, SearchResult
+from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult
 from search.pipeline import Retrieval
 from search.rerank.base import Progress
 from webapp import cards, documents, validate
@@ -47,6 +49,11 @@ class SearchView:
     footer: str
     judge_choices: list[tuple[str, str]] = field(default_factory=list)
     judge_checked: list[str] = field(default_factory=list)
+    gain: str = ""  # the line above the columns: what reranking changed
+
+
+#: The shipped judgments' table (Evaluate tab) scores at most this many queries.
+SHIPPED_MAX_QUERIES = 100
 
 
 class Callbacks:
@@ -57,6 +64,8 @@ class Callbacks:
         self.main_label = service.main_label()
         self.private_marks = "" if service.shared else " (kept for this browser tab only)"
         self._first: dict[str, tuple[SearchForm, Retrieval]] = {}
+        self._shipped: dict[str, str] = {}  # split -> the main collection's table, computed once
+        self._shipped_lock = threading.Lock()
 
     # -- labels and status --
 
@@ -139,15 +148,23 @@ class Callbacks:
         self.service.remember(session, form.scope, result)
         return self.render(session, form.scope, result, form.candidates)
 
+    def no_reranker_card(self, result: SearchResult, candidates: int) -> str:
+        """The right column without a reranker: what is missing and how to fix it."""
+        origin = cards.hybrid_origin(
+            result.fusion.describe(), candidates, self.service.settings.embedding_model
+        )
+        return cards.no_reranker_card(self.service.reranker_status, origin)
+
     def _fusion(self, base: FusionParams, form: SearchForm) -> FusionParams:
         if form.mode is None and form.alpha is None:
             return base
         return fusion_from_ui(base, form.mode or base.mode, base.alpha if form.alpha is None else form.alpha)
 
-    def _pending_note(self, form: SearchForm) -> str:
+    def _pending_note(self, form: SearchForm) -> str | None:
+        """What the right column says while the hybrid list shows; None: no reranker (the card)."""
         status = self.service.reranker_status
         if not status.loaded:
-            return status.line()
+            return None
         if not form.reranks:
             return "Reranking is turned off in Settings."
         reranker = self.service.reranker
@@ -168,7 +185,10 @@ class Callbacks:
         top_k = max(len(result.stages.get(FUSED, [])), 1)
         grades = self.service.relevance(session, scope, result.query)
         relevant = {
-            h.chunk.id for hits in result.stages.values() for h in hits if grades.get(h.chunk.doc_id, 0) >= 1
+            h.chunk.id
+            for hits in result.stages.values()
+            for h in hits
+            if (judgments.grade_of(h.chunk, grades) or 0) >= 1
         }
         analyze = self.service.searcher(session, scope).backend.analyze
 
@@ -188,32 +208,40 @@ class Callbacks:
             )
 
         left = column(cards.FUSED_TITLE, FUSED, "No passage matched.")
-        if right_note is None:
-            right = column(self.reranked_title(), RERANKED)
-        else:
+        if not self.service.reranker_status.loaded:
+            right = self.no_reranker_card(result, candidates)
+        elif right_note is not None:
             right = cards.message_column(self.reranked_title(), right_note)
-        shown = {h.chunk.doc_id: h.chunk for stage in (FUSED, RERANKED) for h in result.stages.get(stage, [])}
-        choices = [(f"{c.file_name} — {c.title}" if c.title else c.file_name, d) for d, c in shown.items()]
-        checked = [d for d in shown if grades.get(d, 0) >= 1]
+        elif RERANKED not in result.stages and result.stages.get(FUSED):
+            right = cards.message_column(self.reranked_title(), "Reranking was turned off for this search.")
+        else:
+            right = column(self.reranked_title(), RERANKED)
+        shown = shown_passages(result)
+        choices = [(passage_label(c), key) for key, c in shown.items()]
+        checked = [key for key, c in shown.items() if (judgments.grade_of(c, grades) or 0) >= 1]
         footer = status_view.footer_html(result, top_k)
-        return SearchView(left, right, footer, choices, checked)
+        before, after = (column_ndcg(result.stages.get(st, []), grades) for st in (FUSED, RERANKED))
+        gain = status_view.gain_html(result, top_k, before, after)
+        return SearchView(left, right, footer, choices, checked, gain)
 
     # -- judgments --
 
     def save_judgments(
         self, session: str | None, checked: Sequence[str] | None, candidates: int
     ) -> tuple[SearchView, str]:
-        """Ticked documents become relevant (grade 1); unticking one that was relevant records it as
-        judged not relevant (0). The last result is redrawn with the new marks and NDCG."""
+        """Ticked passages (a PDF page, a text chunk) become relevant (grade 1); unticking one that
+        was relevant records it as judged not relevant (0). The last result is redrawn with the new
+        marks and NDCG."""
         last = self.service.last_result(session)
         if last is None:
             raise_user("Search first, then tick the documents that answer the query.")
         scope, result = last
         ticked = set(checked or [])
         grades = self.service.relevance(session, scope, result.query)
-        shown = {h.chunk.doc_id for hits in result.stages.values() for h in hits}
-        marks: dict[str, int | None] = {d: 1 for d in ticked if grades.get(d, 0) < 1}
-        marks |= {d: 0 for d in shown - ticked if grades.get(d, 0) >= 1}
+        shown = shown_passages(result)
+        graded = {k: judgments.grade_of(c, grades) or 0 for k, c in shown.items()}
+        marks: dict[str, int | None] = {k: 1 for k in ticked if k in shown and graded[k] < 1}
+        marks |= {k: 0 for k in shown.keys() - ticked if graded[k] >= 1}
         if marks:
             self.service.judge(session, scope, result.query, marks)
         view = self.render(session, scope, result, candidates)
@@ -271,12 +299,41 @@ class Callbacks:
         )
         return render_markdown([report], title=f"{self.scope_label(scope)}: {split} judgments")
 
+    def shipped_table(self, session: str | None, scope: Scope | str, progress: Any = None) -> str:
+        """What the Evaluate tab shows before anyone marks anything: the table of the judgments
+        shipped with the main collection (the sample's, or a BEIR split), computed on first open
+        and kept. Reranked columns only where reranking is quick (a GPU or the hosted API)."""
+        if Scope(scope) is not Scope.MAIN:
+            return ""
+        shipped = [s for s in self.service.judgment_splits(None, Scope.MAIN) if s != judgments.USER_SPLIT]
+        if not shipped:
+            return ""
+        split = "sample" if "sample" in shipped else shipped[0]
+        with self._shipped_lock:
+            if split not in self._shipped:
+                status = self.service.reranker_status
+                rerank = status.loaded and status.device != "cpu"
+                table = self.evaluate(None, Scope.MAIN, split, SHIPPED_MAX_QUERIES, rerank, progress)
+                note = (
+                    ""
+                    if rerank
+                    else f"\n\n_Reranked columns: tick “Include reranking” and Evaluate ({status.line()})._"
+                )
+                self._shipped[split] = table + note
+            return self._shipped[split]
+
     def tune(
         self, session: str | None, scope: Scope | str, split: str | None, progress: Any = None
     ) -> TuneView:
         if not split:
             raise_user("No judgments here yet: mark relevant results in the Search tab.")
         outcome = self.service.tune(session, Scope(scope), split, progress=progress)
+        if outcome.refusal:
+            text = (
+                f"**No recommendation**: {outcome.refusal}.\n\nNDCG@10 now ({outcome.current.describe()}): "
+                f"{outcome.before:.3f}; BM25 alone {outcome.bm25:.3f}, dense alone {outcome.dense:.3f}."
+            )
+            return TuneView(text, {}, False)
         held_out = "n/a (judge at least 2 queries)" if outcome.after is None else f"{outcome.after:.3f}"
         text = (
             f"**Best fusion on {outcome.n_queries} judged queries**: {outcome.params.describe()}.\n\n"
@@ -319,9 +376,27 @@ class TuneView:
 
 
 def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> float | None:
-    """NDCG@k of a shown list at document level (a document counts at its best chunk), as the
-    evaluation ranks documents; None without a relevant judgment for the query."""
-    return ranking_ndcg([h.chunk.doc_id for h in hits], grades, k)
+    """NDCG@k of a shown list in the unit of the marks (a judged passage, or a document judged as a
+    whole at its best chunk), as the evaluation ranks; None without a relevant judgment."""
+    by_passage = judgments.passage_judged_docs(grades)
+    return ranking_ndcg([judgments.unit_of(h.chunk, grades, by_passage) for h in hits], grades, k)
+
+
+def shown_passages(result: SearchResult) -> dict[str, Chunk]:
+    """Passage key -> a chunk of it, for every passage either column shows, in order."""
+    shown: dict[str, Chunk] = {}
+    for stage in (FUSED, RERANKED):
+        for h in result.stages.get(stage, []):
+            shown.setdefault(judgments.passage_key(h.chunk), h.chunk)
+    return shown
+
+
+def passage_label(chunk: Chunk) -> str:
+    """ "report.pdf, p. 3" for a page; "notes.md: “The first words …”" for a text chunk."""
+    if chunk.page_start is not None:
+        return f"{chunk.file_name}, p. {chunk.page_start}"
+    words = " ".join(chunk.text.split())
+    return f"{chunk.file_name}: “{words[:60]}{'…' if len(words) > 60 else ''}”"
 
 
 def raise_user(message: str) -> NoReturn:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
-from search.compare import movement_text
+from search.compare import movement_text, went_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
 from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
 from webapp.markdown_view import is_markdown, render_markdown
@@ -50,10 +50,44 @@ def model_label(name: str) -> str:
 
 
 def reranked_title(status: RerankerStatus | None) -> str:
-    """ "Reranked by zeroentropy/zerank-1"; plain "Reranked" when no reranker is configured."""
-    if status is None or not status.name:
-        return "Reranked"
+    """ "Reranked by <the model actually loaded>"; "Not reranked" when none is running."""
+    if status is None or not status.loaded or not status.name:
+        return "Not reranked"
     return RERANKED_TITLE.format(model=model_label(status.name))
+
+
+def no_reranker_card(status: RerankerStatus | None, hybrid: str) -> str:
+    """The right column when no reranker runs: what is missing, the settings that fix it, and where
+    the hybrid list on the left came from (`hybrid`, one sentence)."""
+    attempts = status.attempts if status is not None else ()
+    if attempts:
+        rows = "".join(
+            f"<li><b>{html.escape(a.candidate)}</b>: {html.escape(a.reason)}. "
+            f'<span class="hs-fix">Fix: {html.escape(a.fix)}.</span></li>'
+            for a in attempts
+        )
+    else:
+        why = status.reason if status is not None and status.reason else "the reranker setting is none"
+        rows = (
+            f'<li>{html.escape(why)}. <span class="hs-fix">Fix: set SEARCH_RERANKER=auto (or zerank, '
+            "cross-encoder, api).</span></li>"
+        )
+    return (
+        f'<div class="hs-col-title">{html.escape(reranked_title(status))}</div>'
+        '<div class="hs-card hs-no-rerank"><p><b>No reranker is running here</b>, so there is no second '
+        "list to compare.</p>"
+        f"<ul>{rows}</ul>"
+        f'<p class="hs-hint">The list on the left is the hybrid first stage: {html.escape(hybrid)}</p></div>'
+    )
+
+
+def hybrid_origin(fusion: str, candidates: int, embedding_model: str) -> str:
+    """One sentence on where the hybrid list came from."""
+    model = model_label(embedding_model).rsplit("/", 1)[-1]
+    return (
+        f"the top {candidates} passages by BM25 (keywords) and by dense similarity ({model}), "
+        f"fused by {fusion}."
+    )
 
 
 def movement_badge(hit: Hit, top_k: int) -> str:
@@ -71,6 +105,15 @@ def movement_badge(hit: Hit, top_k: int) -> str:
     else:
         kind, tip = "hs-from", f"pulled up from #{old} of the hybrid list, beyond its top {top_k}"
     return f'<span class="hs-move {kind}" title="{html.escape(tip)}">{html.escape(text)}</span>'
+
+
+def went_badge(hit: Hit, top_k: int) -> str:
+    """In the hybrid column: where the reranker put this hit (empty before reranking)."""
+    text = went_text(hit, top_k)
+    if not text:
+        return ""
+    tip = f"after reranking: #{hit.rank(RERANKED)} (was #{hit.rank(FUSED)} here)"
+    return f'<span class="hs-went" title="{html.escape(tip)}">{html.escape(text)}</span>'
 
 
 def stage_table(hit: Hit, candidates: int) -> str:
@@ -104,7 +147,7 @@ def hit_card(
     """One result: rank, movement (reranked column), citation, score, snippet; expanding it shows
     the hit's rank and score in every stage and the full chunk text."""
     rank = hit.rank(stage)
-    badge = movement_badge(hit, top_k) if stage == RERANKED else ""
+    badge = movement_badge(hit, top_k) if stage == RERANKED else went_badge(hit, top_k)
     rel = '<span class="hs-rel" title="judged relevant for this query">✓ relevant</span>' if relevant else ""
     cls = "hs-hit hs-relevant" if relevant else "hs-hit"
     return (

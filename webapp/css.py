@@ -46,6 +46,15 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
 .hs-status.hs-ok {border-left: 4px solid #15803d;}
 .hs-status.hs-warn {border-left: 4px solid #b45309;}
 .hs-status.hs-off {border-left: 4px solid #6b7280;}
+.hs-card {border: 1px solid var(--border-color-primary); border-left: 4px solid #b45309; border-radius: 8px;
+  padding: .5rem .8rem; font-size: .9rem; background: var(--block-background-fill);}
+.hs-card ul {margin: .3rem 0 .3rem 1.1rem;}
+.hs-card .hs-fix {color: var(--body-text-color);}
+.hs-card .hs-hint {font-size: .82rem; color: var(--body-text-color);}
+#gain-line .hs-gain {font-size: .95rem; padding: .3rem .1rem;}
+.hs-gain .hs-plus {color: #15803d; font-weight: 700;}
+.hs-gain .hs-minus {color: #b91c1c; font-weight: 700;}
+.hs-went {font-size: .75rem; color: var(--body-text-color); white-space: nowrap;}
 @media (max-width: 640px) {
   #query-row {flex-direction: column; align-items: stretch;}
   #query-row > * {min-width: 0 !important; width: 100%;}

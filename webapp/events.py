@@ -47,9 +47,10 @@ def user_errors(fn: F) -> F:
 
 
 def search_outputs(view: SearchView, status: str, pages: list[tuple[str, str]]) -> tuple[Any, ...]:
-    """Left, right, footer, status, judge checklist, page picker: the search outputs in wiring order."""
+    """Left, right, footer, status, judge checklist, gain line, page picker: the search outputs in
+    their wiring order."""
     judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
-    return view.left, view.right, view.footer, status, judge, gr.update(choices=pages, value=None)
+    return view.left, view.right, view.footer, status, judge, view.gain, gr.update(choices=pages, value=None)
 
 
 class Events:
@@ -97,7 +98,7 @@ class Events:
         session = session_of(request)
         view = self.cb.rerank_stage(session, form, progress_adapter(progress, "Reranking"))
         if view is None:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         return search_outputs(
             view, self.cb.status_line(form.scope, form.depth), page_choices(self.service, session)
         )
@@ -110,7 +111,18 @@ class Events:
         view, note = self.cb.save_judgments(session, checked, int(candidates))
         scope, _ = self.service.last_result(session) or (Scope.MAIN, None)
         judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
-        return view.left, view.right, view.footer, judge, note, self.split_choices(scope.value, request)
+        split = self.split_choices(scope.value, request)
+        return view.left, view.right, view.footer, judge, note, split, view.gain
+
+    @user_errors
+    def shipped_table(self, scope: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> Any:
+        """The shipped judgments' table on first opening the Evaluate tab (kept afterwards)."""
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=stage)
+
+        table = self.cb.shipped_table(session_of(request), scope, report)
+        return table if table else gr.skip()
 
     def split_choices(self, scope: str, request: gr.Request | None) -> Any:
         choices, value = self.cb.split_choices(session_of(request), scope)

@@ -281,13 +281,13 @@ class SearchService:
     def judge(
         self, session: str | None, scope: Scope, query: str, marks: Mapping[str, int | None]
     ) -> dict[str, int]:
-        """Store the user's marks (doc_id -> grade, None to unmark) for `query` and return the new
-        grades. Marks on the main index stay with the session unless uploads are shared."""
+        """Store the user's marks (passage key or doc_id -> grade, None to unmark) for `query` and
+        return the new grades. Marks on the main index stay with the session unless uploads are shared."""
         searcher = self._writable_view(session, scope)
         known = {d.doc_id for d in searcher.backend.documents()}
-        unknown = sorted(set(marks) - known)
+        unknown = sorted(k for k in marks if (judgments.doc_of_key(k) or k) not in known)
         if unknown:
-            raise UploadError(f"no such document in this collection: {', '.join(unknown)}")
+            raise UploadError(f"no such document or passage in this collection: {', '.join(unknown)}")
         for doc_id, grade in marks.items():
             judgments.mark(searcher.ref.state, query, doc_id, grade)
         return self.relevance(session, scope, query)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from search.compare import Agreement, agreement
+from search.compare import Agreement, agreement, gain_line
 from search.models import RerankerStatus, SearchResult
 from webapp.cards import model_label
 
@@ -44,6 +44,21 @@ def agreement_line(agree: Agreement | None) -> str:
     )
 
 
+def gain_html(
+    result: SearchResult, top_k: int, before: float | None = None, after: float | None = None
+) -> str:
+    """The line above the columns: NDCG@10 before → after on a judged query, else what moved."""
+    line = gain_line(result, top_k, before, after)
+    if not line:
+        return ""
+    text = html.escape(line)
+    if before is not None and after is not None and after != before:
+        delta = f"({after - before:+.2f})"
+        cls = "hs-plus" if after > before else "hs-minus"
+        text = text.replace(html.escape(delta), f'<span class="{cls}">{html.escape(delta)}</span>')
+    return f'<div class="hs-gain">{text}</div>'
+
+
 def footer_html(result: SearchResult, top_k: int) -> str:
     """Under the columns: per-stage timings, the agreement of the two lists, and any warnings."""
     lines = [
@@ -68,6 +83,8 @@ def status_html(
     if status is None or not status.loaded:
         why = status.reason if status and status.reason else "no reranker configured"
         name = f"{html.escape(model_label(status.name))}: " if status and status.name else ""
+        if status is not None and status.choice:  # the auto policy's own line: "none: no GPU ..."
+            why, name = status.choice.removeprefix("none: "), ""
         return (
             f'<div class="hs-status hs-off"><b>Reranker off</b> — {name}{html.escape(why)}. '
             f"Search still works; results show the hybrid list only.{where}</div>"
@@ -76,8 +93,13 @@ def status_html(
         status.device, status.device
     )
     head = f"<b>Reranker</b>: {html.escape(model_label(status.name))} · {html.escape(device)} · loaded."
+    if status.choice:
+        head = f"<b>Reranker</b>: {html.escape(status.choice)}."
     if status.device != "cpu":
         return f'<div class="hs-status hs-ok">{head}{where}</div>'
+    if seconds_per_chunk is None and status.backend != "zerank":
+        note = " The first search measures its speed here."
+        return f'<div class="hs-status hs-ok">{head}{note}{where}</div>'
     if seconds_per_chunk is None:
         note = (
             " Running on CPU: zerank-1 over 100 passages is slow (a 4-billion-parameter model; minutes "

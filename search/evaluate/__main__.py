@@ -43,9 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--reranker",
-        choices=["zerank", "cross-encoder", "api", "none"],
+        choices=["auto", "zerank", "cross-encoder", "api", "none"],
         default=None,
-        help="reranker backend (default: settings, zerank); none skips the reranked columns",
+        help="reranker backend (default: settings, auto); none skips the reranked columns",
     )
     parser.add_argument(
         "--max-queries", type=int, default=None, help="evaluate (and tune on) at most N queries"

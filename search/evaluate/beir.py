@@ -98,7 +98,7 @@ def evaluate_beir(
         progress=progress,
     )
     report.notes = notes + report.notes
-    if report.tuning and save_tuned:
+    if report.tuning and save_tuned and report.tuning.result.recommends:
         save_fusion(index_dir, report.tuning.result.params)
         report.tuning.saved_to = str(index_dir / "fusion.json")
     return report

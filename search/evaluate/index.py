@@ -77,7 +77,14 @@ class TuneOutcome:
     split: str
     result: TuningResult
 
+    @property
+    def refusal(self) -> str:
+        """Why tuning recommends nothing here (empty when it does)."""
+        return self.result.refusal
+
     def summary(self) -> str:
+        if self.refusal:
+            return f"no recommendation: {self.refusal}"
         after = "n/a (judge at least 2 queries)" if self.after is None else f"{self.after:.3f}"
         return (
             f"{self.params.describe()} — NDCG@10 on {self.n_queries} judged queries: current "
@@ -130,7 +137,7 @@ def tune_index(
         show_progress=show_progress,
         progress=progress,
     )
-    doc_of = DocMap(searcher)
+    doc_of = DocMap(searcher, judged)
     result = _tune_lists(lists, doc_of, judged, current, folds, split, show_progress)
     return TuneOutcome(
         params=result.params,

@@ -113,7 +113,8 @@ def render_markdown(reports: Sequence[DatasetReport], title: str = "Retrieval ev
     rerankers = sorted({r.reranker for r in reports if r.reranker})
     parts.append(
         f"Hybrid{' (default)' if any(r.tuning for r in reports) else ''}: {', '.join(fusions)}. "
-        f"Reranker: {', '.join(rerankers) or 'none'}. Documents ranked by their best chunk."
+        f"Reranker: {', '.join(rerankers) or 'none'}. Ranked in the unit of the judgments: a judged "
+        "page or passage, or a document judged as a whole at its best chunk."
     )
     for metric in metrics:
         parts += ["", f"## {METRIC_TITLES.get(metric, metric)}", "", metric_table(reports, metric)]

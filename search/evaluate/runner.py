@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from search import judgments
 from search.errors import JudgmentsError, QueryError
 from search.fusion import fuse
 from search.metrics import (
@@ -157,16 +158,20 @@ def collect_lists(
 
 
 class DocMap(dict):
-    """chunk id -> BEIR document id, filled from the backend as new chunk ids show up."""
+    """chunk id -> the unit the judgments rank (`judgments.unit_of`): the document id for
+    document-level qrels (BEIR), the passage key for documents judged by passage; filled from the
+    backend as new chunk ids show up."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, *qrels: Mapping[str, Mapping[str, int]]) -> None:
         super().__init__()
         self._backend = searcher.backend
+        self._keys = {k for q in qrels for grades in q.values() for k in grades}
+        self._by_passage = judgments.passage_judged_docs(self._keys)
 
     def add(self, ids: Sequence[str]) -> None:
         new = [i for i in dict.fromkeys(ids) if i not in self]
         for chunk in self._backend.get_chunks(new):
-            self[chunk.id] = chunk.doc_id
+            self[chunk.id] = judgments.unit_of(chunk, self._keys, self._by_passage)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +228,7 @@ def evaluate_searcher(
         show_progress=show_progress,
         progress=progress,
     )
-    doc_of = DocMap(searcher)
+    doc_of = DocMap(searcher, qrels, tune_qrels or {})
     for ql in lists.values():
         doc_of.add([c for c, _ in ql.bm25] + [c for c, _ in ql.dense])
 

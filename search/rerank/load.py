@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,13 +22,19 @@ from search.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("zerank", "cross-encoder", "api", "none")
+BACKENDS = ("auto", "zerank", "cross-encoder", "api", "none")
 HUB_PROBE_TIMEOUT_S = 2.0
 
 
 def load_reranker(settings: Settings) -> tuple[Reranker | None, RerankerStatus]:
     """The configured reranker and its status; (None, status with reason) when it cannot load."""
     backend = settings.reranker.strip().lower()
+    if backend == "auto":
+        from search.rerank.policy import choose_reranker
+
+        return choose_reranker(settings)
+    if backend == "cross-encoder":  # the cross-encoder backend reads its own model setting
+        settings = replace(settings, reranker_model=settings.cross_encoder_model)
     name = settings.reranker_model
     if backend in ("none", ""):
         return None, RerankerStatus(name="", backend="none", loaded=False, reason="")
@@ -56,9 +63,11 @@ def _load_local(backend: str, settings: Settings) -> Reranker:
     name = settings.reranker_model
     path = Path(name).expanduser()
     if path.is_dir():
+        _check_memory(backend, str(path), settings)
         return _construct(backend, str(path), settings, local_files_only=True)
     if path.exists() or _looks_like_path(name):
         raise _Unavailable(f"model path {name} does not exist or is not a directory")
+    _check_memory(backend, name, settings)
     try:
         return _construct(backend, name, settings, local_files_only=True)
     except Exception as exc:
@@ -73,6 +82,22 @@ def _load_local(backend: str, settings: Settings) -> Reranker:
         raise _Unavailable(f"cannot reach the model hub to download {name} (offline?)")
     logger.info("downloading %s from %s", name, host)
     return _construct(backend, name, settings, local_files_only=False)
+
+
+def _check_memory(backend: str, name: str, settings: Settings) -> None:
+    """Refuse a model whose weights would not fit in the free RAM or VRAM (checked when its files
+    are here; a download is checked on the next start)."""
+    from search.rerank.memory import check_fits, model_dir
+
+    if model_dir(name, settings.reranker_revision) is None:
+        return  # not here: the loader says so (and needs no torch to say it)
+    from search.rerank.zerank import resolve_device
+
+    device = resolve_device(settings.reranker_device)
+    full = backend == "zerank" and not device.startswith("cuda")  # zerank loads fp32 on CPU
+    problem = check_fits(name, device, revision=settings.reranker_revision, full_precision=full)
+    if problem:
+        raise _Unavailable(problem)
 
 
 def _construct(backend: str, name: str, settings: Settings, *, local_files_only: bool) -> Reranker:
