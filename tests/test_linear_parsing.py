@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from ingest.chunk import sentence_spans
-from ingest.load import _atx_h1, _looks_binary, clean_pdf_text, load_file, markdown_title
+from ingest.load import load_file
+from ingest.pdf import clean_pdf_text
+from ingest.text import _atx_h1, _looks_binary, markdown_title
 from search.backends.local.lexical import query_tokens
 
 N = 100_000

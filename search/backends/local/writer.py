@@ -103,20 +103,7 @@ class LocalWriter:
     def commit(
         self, keep: set[str], updates: Sequence[DocumentUpdate], manifest: dict[str, Any]
     ) -> CommitStats:
-        kept_chunks, kept_vectors = self._kept(keep)
-        docs: dict[str, tuple[DocumentInfo, list[Chunk], np.ndarray]] = {}
-        _, old_docs = self.existing()
-        dim = int(manifest["embedding"]["dim"])
-        for doc_id in keep:
-            empty = np.zeros((0, dim), np.float32)
-            docs[doc_id] = (old_docs[doc_id], kept_chunks.get(doc_id, []), kept_vectors.get(doc_id, empty))
-        for update in updates:
-            docs[update.info.doc_id] = (update.info, update.chunks, update.vectors)
-        order = sorted(docs, key=lambda d: (docs[d][0].source, d))
-        infos = [docs[d][0] for d in order]
-        chunks = [c for d in order for c in docs[d][1]]
-        parts = [docs[d][2].reshape(-1, dim) for d in order]
-        matrix = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
+        infos, chunks, matrix = self._merged(keep, updates, manifest)
 
         staging = store.new_version_folder(self.index_dir)
         try:
@@ -162,6 +149,27 @@ class LocalWriter:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return CommitStats(folder, len(infos), len(chunks), t1 - t0, t2 - t1, t3 - t2)
+
+    def _merged(
+        self, keep: set[str], updates: Sequence[DocumentUpdate], manifest: dict[str, Any]
+    ) -> tuple[list[DocumentInfo], list[Chunk], np.ndarray]:
+        """The documents of the next version, ordered by source: those in `keep` as stored, plus
+        `updates` (which win over a kept id); their chunks in that order, and the embedding matrix."""
+        kept_chunks, kept_vectors = self._kept(keep)
+        docs: dict[str, tuple[DocumentInfo, list[Chunk], np.ndarray]] = {}
+        _, old_docs = self.existing()
+        dim = int(manifest["embedding"]["dim"])
+        for doc_id in keep:
+            empty = np.zeros((0, dim), np.float32)
+            docs[doc_id] = (old_docs[doc_id], kept_chunks.get(doc_id, []), kept_vectors.get(doc_id, empty))
+        for update in updates:
+            docs[update.info.doc_id] = (update.info, update.chunks, update.vectors)
+        order = sorted(docs, key=lambda d: (docs[d][0].source, d))
+        infos = [docs[d][0] for d in order]
+        chunks = [c for d in order for c in docs[d][1]]
+        parts = [docs[d][2].reshape(-1, dim) for d in order]
+        matrix = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
+        return infos, chunks, matrix
 
     def _kept(self, keep: set[str]) -> tuple[dict[str, list[Chunk]], dict[str, np.ndarray]]:
         if not keep:

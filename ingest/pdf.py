@@ -1,0 +1,141 @@
+"""PDF bytes to page texts: pypdf kept quiet, encrypted and damaged files refused with a reason,
+a page whose text cannot be extracted left out with a note, and light cleanup of what is read."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ingest.errors import LoadError
+from ingest.text import normalize_newlines
+
+log = logging.getLogger(__name__)
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved_level = logging.NOTSET
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs a warning per odd object in sloppy PDFs; keep only errors while loading.
+    Reference-counted, so loads in parallel threads restore the caller's level correctly."""
+    global _quiet_depth, _quiet_saved_level
+    logger = logging.getLogger("pypdf")
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_saved_level = logger.level
+            logger.setLevel(logging.ERROR)
+        _quiet_depth += 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                logger.setLevel(_quiet_saved_level)
+
+
+def _short(exc: BaseException) -> str:
+    message = " ".join(str(exc).split())
+    if not message:
+        return type(exc).__name__
+    return message if len(message) <= 120 else message[:117] + "..."
+
+
+def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str | None, list[str]]:
+    """Page texts (1 per page, the first `max_pages` if over 0), the metadata title of a PDF, and
+    notes on pages left out: over the page limit, or text extraction failed (by page number)."""
+    from pypdf import PasswordType, PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    if b"%PDF-" not in data[:1024]:
+        raise LoadError(name, "not a readable PDF: no PDF header (is it really a PDF?)")
+    with _quiet_pypdf():
+        try:
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                try:
+                    opened = reader.decrypt("")
+                except DependencyError:
+                    raise LoadError(
+                        name, "encrypted PDF (AES; install the 'cryptography' package to open it)"
+                    ) from None
+                if opened == PasswordType.NOT_DECRYPTED:
+                    raise LoadError(name, "encrypted PDF (password required)")
+            pages = list(reader.pages)
+        except LoadError:
+            raise
+        except FileNotDecryptedError:
+            raise LoadError(name, "encrypted PDF (password required)") from None
+        except Exception as exc:  # pypdf raises many types for damaged files
+            hint = "" if b"%%EOF" in data[-2048:] else " (file looks truncated)"
+            raise LoadError(name, f"not a readable PDF: {_short(exc)}{hint}") from exc
+        if not pages:
+            raise LoadError(name, "not a readable PDF: no pages")
+
+        notes: list[str] = []
+        if 0 < max_pages < len(pages):
+            notes.append(
+                f"only the first {max_pages:,} of {len(pages):,} pages were indexed "
+                f"(limit max_pdf_pages={max_pages})"
+            )
+            pages = pages[:max_pages]
+        texts, failed = _page_texts(pages, name)
+        if not any(t.strip() for t in texts):
+            if len(failed) == len(pages):
+                raise LoadError(name, "not a readable PDF: text extraction failed on every page")
+            raise LoadError(name, "no extractable text (scanned or image-only PDF?)")
+        notes[:0] = failed
+        return texts, _pdf_title(reader), notes
+
+
+def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
+    """Cleaned text per page (empty for a page that fails), and a note per failed page naming it:
+    pypdf refuses a page over its decompression cap, and a damaged page raises anything."""
+    texts: list[str] = []
+    failed: list[str] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            texts.append(clean_pdf_text(page.extract_text() or ""))
+        except Exception as exc:
+            log.warning("%s: page %d: text extraction failed: %s", name, number, _short(exc))
+            failed.append(f"page {number} left out: its text could not be extracted ({_short(exc)})")
+            texts.append("")
+    return texts, failed
+
+
+def _pdf_title(reader: object) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    if not isinstance(title, str):
+        return None
+    title = " ".join(title.replace("\x00", "").split())
+    return title or None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_A-Z])")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+
+def clean_pdf_text(text: str) -> str:
+    """Light cleanup only: drop control chars and trailing spaces, join "exam-\\nple", and collapse
+    runs of blank lines; line breaks are kept since they carry sentence/heading structure."""
+    text = normalize_newlines(text)
+    text = _CONTROL.sub("", text)
+    # per line with rstrip, not `[ \t]+$` with re.M: that regex is quadratic in a run of spaces
+    text = "\n".join(line.rstrip(" \t\u00a0") for line in text.split("\n"))
+    text = _HYPHEN_BREAK.sub("", text)
+    text = _MANY_NEWLINES.sub("\n\n", text)
+    return text.strip()
