@@ -251,13 +251,7 @@ def tune(
     select = partial(one_se_choice, grid=grid, singles=singles, standard_errors=standard_errors)
     means = matrix.mean(axis=1)
     chosen = select(matrix, None)
-    k = min(folds, len(qids))
-    if k >= 2:
-        held, picks = cross_validate(matrix, k, seed, select)
-        cv_score: float | None = float(held.mean())
-        fold_choices = [grid[i] for i in picks]
-    else:
-        cv_score, fold_choices = None, []
+    k, cv_score, fold_choices = _held_out(matrix, min(folds, len(qids)), seed, select, grid)
     source = f"tuned on {len(qids)} judged queries" + (f" ({label})" if label else "")
     refusal = refusal_reason(len(qids), means)
     result = TuningResult(
@@ -276,14 +270,25 @@ def tune(
         rule=RULE if standard_errors == STANDARD_ERRORS else f"within {standard_errors:g} standard errors",
         refusal=refusal,
     )
+    held = "n/a" if cv_score is None else f"{cv_score:.4f}"
     log.info(
         "tuned fusion on %d queries: %s (NDCG@10 %.4f in-sample, %s held-out)",
         len(qids),
         result.params.describe(),
         result.score,
-        "n/a" if cv_score is None else f"{cv_score:.4f}",
+        held,
     )
     return result
+
+
+def _held_out(
+    matrix: np.ndarray, k: int, seed: int, select: Callable[..., int], grid: Sequence[FusionParams]
+) -> tuple[int, float | None, list[FusionParams]]:
+    """(folds, cross-validated NDCG@10, each fold's choice); no estimate with fewer than 2 folds."""
+    if k < 2:
+        return k, None, []
+    held, picks = cross_validate(matrix, k, seed, select)
+    return k, float(held.mean()), [grid[i] for i in picks]
 
 
 def refusal_reason(n_queries: int, means: np.ndarray) -> str:

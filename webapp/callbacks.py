@@ -8,16 +8,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from search import judgments
-from search.errors import UploadError
 from search.metrics import ranking_ndcg
 from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult
 from search.pipeline import Retrieval
 from search.rerank.base import Progress
 from webapp import cards, documents, validate
 from webapp import status as status_view
+from webapp.evaluating import Evaluating, raise_user
 from webapp.forms import fusion_from_ui
 from webapp.service import SearchService
 
@@ -52,11 +52,7 @@ class SearchView:
     gain: str = ""  # the line above the columns: what reranking changed
 
 
-#: The shipped judgments' table (Evaluate tab) scores at most this many queries.
-SHIPPED_MAX_QUERIES = 100
-
-
-class Callbacks:
+class Callbacks(Evaluating):
     """The app's behaviour over one `SearchService`; `app.py` only adapts widgets to these."""
 
     def __init__(self, service: SearchService) -> None:
@@ -279,86 +275,6 @@ class Callbacks:
         self.service.remove(session, [doc_id], Scope.MAIN if self.service.shared else Scope.MINE)
         return "<div class='hs-foot'>Removed.</div>"
 
-    # -- evaluation and tuning --
-
-    def evaluate(
-        self,
-        session: str | None,
-        scope: Scope | str,
-        split: str | None,
-        max_queries: int,
-        rerank: bool,
-        progress: Any = None,
-    ) -> str:
-        from search.evaluate.report import render_markdown
-
-        if not split:
-            raise_user("No judgments here yet: mark relevant results in the Search tab.")
-        report = self.service.evaluate(
-            session, Scope(scope), split, rerank=rerank, max_queries=max_queries, progress=progress
-        )
-        return render_markdown([report], title=f"{self.scope_label(scope)}: {split} judgments")
-
-    def shipped_table(self, session: str | None, scope: Scope | str, progress: Any = None) -> str:
-        """What the Evaluate tab shows before anyone marks anything: the table of the judgments
-        shipped with the main collection (the sample's, or a BEIR split), computed on first open
-        and kept. Reranked columns only where reranking is quick (a GPU or the hosted API)."""
-        if Scope(scope) is not Scope.MAIN:
-            return ""
-        shipped = [s for s in self.service.judgment_splits(None, Scope.MAIN) if s != judgments.USER_SPLIT]
-        if not shipped:
-            return ""
-        split = "sample" if "sample" in shipped else shipped[0]
-        with self._shipped_lock:
-            if split not in self._shipped:
-                status = self.service.reranker_status
-                rerank = status.loaded and status.device != "cpu"
-                table = self.evaluate(None, Scope.MAIN, split, SHIPPED_MAX_QUERIES, rerank, progress)
-                note = (
-                    ""
-                    if rerank
-                    else f"\n\n_Reranked columns: tick “Include reranking” and Evaluate ({status.line()})._"
-                )
-                self._shipped[split] = table + note
-            return self._shipped[split]
-
-    def tune(
-        self, session: str | None, scope: Scope | str, split: str | None, progress: Any = None
-    ) -> TuneView:
-        if not split:
-            raise_user("No judgments here yet: mark relevant results in the Search tab.")
-        outcome = self.service.tune(session, Scope(scope), split, progress=progress)
-        if outcome.refusal:
-            text = (
-                f"**No recommendation**: {outcome.refusal}.\n\nNDCG@10 now ({outcome.current.describe()}): "
-                f"{outcome.before:.3f}; BM25 alone {outcome.bm25:.3f}, dense alone {outcome.dense:.3f}."
-            )
-            return TuneView(text, {}, False)
-        held_out = "n/a (judge at least 2 queries)" if outcome.after is None else f"{outcome.after:.3f}"
-        text = (
-            f"**Best fusion on {outcome.n_queries} judged queries**: {outcome.params.describe()}.\n\n"
-            f"NDCG@10 now ({outcome.current.describe()}): {outcome.before:.3f}; tuned, held-out "
-            f"({outcome.folds}-fold): {held_out}; BM25 alone {outcome.bm25:.3f}, "
-            f"dense alone {outcome.dense:.3f}."
-        )
-        better = outcome.after is not None and outcome.after > outcome.before
-        return TuneView(text, outcome.params.to_dict(), better or outcome.after is None)
-
-    def apply(
-        self, session: str | None, scope: Scope | str, params: dict[str, Any] | None
-    ) -> tuple[str, FusionParams]:
-        if not params:
-            raise_user("Tune first.")
-        try:
-            chosen = FusionParams.from_dict(params)
-        except (TypeError, ValueError) as exc:
-            raise UploadError(f"cannot use these fusion settings: {exc}") from None
-        applied = self.service.apply_fusion(session, Scope(scope), chosen)
-        return (
-            f"Searches on {self.scope_label(scope)}{self.private_marks} now use {applied.describe()}.",
-            applied,
-        )
-
 
 @dataclass
 class DocumentsView:
@@ -366,13 +282,6 @@ class DocumentsView:
     remove_choices: list[tuple[str, str]]
     has_uploads: bool
     main_rows: list[list[Any]]
-
-
-@dataclass
-class TuneView:
-    text: str
-    params: dict[str, Any]
-    can_apply: bool
 
 
 def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> float | None:
@@ -397,8 +306,3 @@ def passage_label(chunk: Chunk) -> str:
         return f"{chunk.file_name}, p. {chunk.page_start}"
     words = " ".join(chunk.text.split())
     return f"{chunk.file_name}: “{words[:60]}{'…' if len(words) > 60 else ''}”"
-
-
-def raise_user(message: str) -> NoReturn:
-    """Stop a callback with a message for the user (the app shows `UploadError`s as they are)."""
-    raise UploadError(message)

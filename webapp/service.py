@@ -10,12 +10,11 @@ see a half-built index.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.chunk import Chunker
@@ -23,13 +22,10 @@ from ingest.load import MB
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.sample import ensure_index
 from ingest.uploads import inside, safe_filename, stage_uploads, upload_sources
-from search import judgments
 from search.backends import DocumentInfo, open_backend, open_writer
 from search.embedding import Embedder, make_embedder
 from search.errors import UploadError
-from search.evaluate.index import TuneOutcome, apply_fusion, evaluate_index, tune_index
-from search.evaluate.runner import DatasetReport, EvalProgress
-from search.models import FusionParams, RerankerStatus, Scope, SearchResult
+from search.models import RerankerStatus, Scope, SearchResult
 from search.pipeline import Searcher
 from search.rerank.base import Progress
 from search.rerank.load import load_reranker
@@ -37,6 +33,7 @@ from search.rerank.timed import TimedReranker
 from search.settings import Settings
 from webapp import quota
 from webapp.forms import fusion_from_ui
+from webapp.judging import Judging
 from webapp.sessions import SESSIONS_DIR, Sessions
 
 log = logging.getLogger(__name__)
@@ -46,7 +43,7 @@ SHARED_DIR = "shared"
 LAST_RESULTS = 512
 
 
-class SearchService:
+class SearchService(Judging):
     """The main searcher, the per-session collections, and the one model lock."""
 
     def __init__(self, settings: Settings, searcher: Searcher) -> None:
@@ -268,93 +265,7 @@ class SearchService:
             self._closing.discard(session)
         return True
 
-    # -- judgments, evaluation, tuning --
-
-    def relevance(self, session: str | None, scope: Scope, query: str) -> dict[str, int]:
-        """doc_id -> grade judged for this query in the collection (shipped judgments such as a BEIR
-        set, then the user's marks, which win); empty when nothing was judged."""
-        grades: dict[str, int] = {}
-        for folder in self._judgment_dirs(self.searcher(session, scope)):
-            grades.update(judgments.relevant_docs(folder, query))
-        return grades
-
-    def judge(
-        self, session: str | None, scope: Scope, query: str, marks: Mapping[str, int | None]
-    ) -> dict[str, int]:
-        """Store the user's marks (passage key or doc_id -> grade, None to unmark) for `query` and
-        return the new grades. Marks on the main index stay with the session unless uploads are shared."""
-        searcher = self._writable_view(session, scope)
-        known = {d.doc_id for d in searcher.backend.documents()}
-        unknown = sorted(k for k in marks if (judgments.doc_of_key(k) or k) not in known)
-        if unknown:
-            raise UploadError(f"no such document or passage in this collection: {', '.join(unknown)}")
-        for doc_id, grade in marks.items():
-            judgments.mark(searcher.ref.state, query, doc_id, grade)
-        return self.relevance(session, scope, query)
-
-    def judgment_splits(self, session: str | None, scope: Scope) -> list[str]:
-        """The judgment sets an evaluation can use here: shipped splits (`test`, ...) and `user`."""
-        searcher = self.searcher(session, scope)
-        return sorted({s for f in self._judgment_dirs(searcher) for s in judgments.available_splits(f)})
-
-    def evaluate(
-        self,
-        session: str | None,
-        scope: Scope,
-        split: str,
-        *,
-        rerank: bool = True,
-        max_queries: int | None = None,
-        progress: EvalProgress | None = None,
-    ) -> DatasetReport:
-        """NDCG@10 and more of every stage, with and without reranking, on one judgment set."""
-        searcher = self._split_searcher(session, scope, split)
-        return evaluate_index(searcher, split, rerank=rerank, max_queries=max_queries, progress=progress)
-
-    def tune(
-        self, session: str | None, scope: Scope, split: str, *, progress: EvalProgress | None = None
-    ) -> TuneOutcome:
-        """Tune the fusion on a judgment set, held-out estimate included; nothing is stored."""
-        return tune_index(self._split_searcher(session, scope, split), split, progress=progress)
-
-    def apply_fusion(self, session: str | None, scope: Scope, params: FusionParams) -> FusionParams:
-        """Use `params` from the next search on: for this session only on the main index (unless
-        uploads are shared), stored with the collection otherwise."""
-        apply_fusion(self._writable_view(session, scope), params)
-        return params
-
     # -- internals --
-
-    def _judgment_dirs(self, searcher: Searcher) -> list[Path]:
-        """Where this searcher's judgments live: a session's view of the main index reads the main
-        index's shipped judgments, then the session's own marks."""
-        own, main = searcher.ref.state, self.main.ref.state
-        return [main, own] if own != main and searcher.backend is self.main.backend else [own]
-
-    def _writable_view(self, session: str | None, scope: Scope) -> Searcher:
-        """The searcher whose state folder takes marks and tuned fusion: the collection itself, or on
-        the main index of a public deployment the session's own view of it (created on first use)."""
-        if self.shared or Scope(scope) is Scope.MINE:
-            return self.searcher(session, scope)
-        found = self.sessions.open(session)
-        with self._lock:
-            if found.main_view is None:
-                # named after the collection: evaluation reports call a data set by its folder's name
-                name = re.sub(r"[^a-z0-9]+", "-", self.main_label().lower()).strip("-")
-                state = found.folder / name
-                state.mkdir(parents=True, exist_ok=True)
-                found.main_view = self.main.view(self.main.ref.with_state(state, name))
-            return found.main_view
-
-    def _split_searcher(self, session: str | None, scope: Scope, split: str) -> Searcher:
-        """A searcher whose state folder holds `split`, with the fusion this session searches with."""
-        searcher = self.searcher(session, scope)
-        for folder in reversed(self._judgment_dirs(searcher)):
-            if judgments.resolve_split(folder, split) is not None:
-                if folder == searcher.ref.state:
-                    return searcher
-                return searcher.view(searcher.ref.with_state(folder, self.main.ref.name))
-        raise UploadError(f"no judgments named {split!r} here: mark some results relevant first")
 
     def _target(self, session: str | None) -> tuple[Settings, Path]:
         """(settings whose index_dir is where uploads go, folder for the uploaded files)."""
