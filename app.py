@@ -40,7 +40,7 @@ from search.settings import Settings, add_arguments
 from webapp import cards
 from webapp.api import Api
 from webapp.callbacks import Callbacks
-from webapp.css import CSS
+from webapp.css import CSS, theme
 from webapp.events import Events
 from webapp.forms import load_example_queries
 from webapp.service import SearchService
@@ -140,9 +140,15 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
     settings_panel(cb, w)
     w.gain = gr.HTML(elem_id="gain-line")
     with gr.Row(equal_height=False):
-        w.left = gr.HTML(cards.message_column(cards.FUSED_TITLE, "Results appear here."), elem_id="col-fused")
+        # min_width: on a phone the two columns stack instead of squeezing side by side
+        w.left = gr.HTML(
+            cards.message_column(cards.FUSED_TITLE, "Results appear here."),
+            elem_id="col-fused",
+            min_width=340,
+        )
         w.right = gr.HTML(
-            cards.message_column(cb.reranked_title(), "Reranked results appear here."), elem_id="col-reranked"
+            cards.message_column(cb.reranked_title(), "Reranked results appear here."),
+            elem_id="col-reranked",
         )
     w.footer = gr.HTML(elem_id="search-footer")
     with gr.Accordion("See the page (PDF results)", open=True, elem_id="page-view"):
@@ -358,6 +364,7 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
         "server_port": port,
         "max_file_size": int(settings.max_upload_mb * 1024 * 1024),
         "css": CSS,
+        "theme": theme(),
         "footer_links": ["api"],
         # the sample corpus is public: its PDFs open at the cited page; private uploads are never served
         "allowed_paths": [str(Path(settings.sample_dir).resolve())],

@@ -137,3 +137,52 @@ def test_without_a_reranker_the_right_column_is_a_card(
             _keep(shot)
         finally:
             browser.close()
+
+
+def test_a_pdf_hits_page_and_the_phone_layout(app_url: str, tmp_path: Path) -> None:
+    """Choosing a PDF hit shows its cited page as an image; at 420 px the query box and the
+    columns still fit the width (no horizontal scrolling)."""
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(app_url, wait_until="domcontentloaded")
+            box = page.locator("#query textarea, #query input").first
+            box.wait_for(timeout=30_000)
+            box.fill(QUERY)
+            box.press("Enter")
+            page.locator("#col-reranked details.hs-hit").first.wait_for(timeout=60_000)
+            page.locator("#page-pick input").first.click()
+            option = page.get_by_role("option").first
+            option.wait_for(timeout=10_000)
+            assert ".pdf, p" in option.inner_text()
+            option.click()
+            image = page.locator("#page-image img").first
+            image.wait_for(timeout=60_000)
+            assert image.evaluate("img => img.naturalWidth") > 500
+            note = page.locator("#page-note").inner_text()
+            assert "the passage marked" in note and "Open the PDF at this page" in note
+            page.locator("#page-image").scroll_into_view_if_needed()
+            shot = tmp_path / "page-image.png"
+            page.screenshot(path=str(shot), full_page=True)
+            _keep(shot)
+
+            phone = browser.new_page(viewport={"width": 420, "height": 900})
+            phone.goto(app_url, wait_until="domcontentloaded")
+            box = phone.locator("#query textarea, #query input").first
+            box.wait_for(timeout=30_000)
+            box.fill(QUERY)
+            box.press("Enter")
+            phone.locator("#col-fused details.hs-hit").first.wait_for(timeout=60_000)
+            assert box.bounding_box()["width"] >= 300  # the query box is not squeezed
+            left, right = (phone.locator(c).bounding_box() for c in ("#col-fused", "#col-reranked"))
+            assert left["width"] >= 340 and right["y"] > left["y"]  # the columns stack, each full width
+            overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 2, f"the page scrolls sideways by {overflow} px at 420 px"
+            shot = tmp_path / "phone-420.png"
+            phone.screenshot(path=str(shot), full_page=True)
+            _keep(shot)
+        finally:
+            browser.close()

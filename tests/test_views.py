@@ -325,3 +325,12 @@ def test_both_columns_show_each_hits_move() -> None:
     right = cards.hit_card(c, RERANKED, terms=terms, top_k=10, candidates=100)
     assert "▲8 (was #9)" in right and "hs-went" not in right
     assert "hs-went" not in cards.hit_card(hit("z", 4), FUSED, terms=terms, top_k=10, candidates=100)
+
+
+def test_the_theme_declares_no_semibold_face() -> None:
+    """Gradio's bundled SemiBold file is a 55-glyph subset: bold text must use the complete Bold face."""
+    from webapp.css import theme
+
+    font = theme().font[0]
+    assert set(font.weights) == {400, 700}
+    assert "font-weight: 600" not in font.stylesheet()["css"]

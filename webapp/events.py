@@ -46,11 +46,14 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def search_outputs(view: SearchView, status: str, pages: list[tuple[str, str]]) -> tuple[Any, ...]:
+def search_outputs(
+    view: SearchView, status: str, pages: list[tuple[str, str]], *, new_query: bool = True
+) -> tuple[Any, ...]:
     """Left, right, footer, status, judge checklist, gain line, page picker: the search outputs in
-    their wiring order."""
+    their wiring order. The rerank step keeps the page the user may already have chosen."""
     judge = gr.update(choices=view.judge_choices, value=view.judge_checked)
-    return view.left, view.right, view.footer, status, judge, view.gain, gr.update(choices=pages, value=None)
+    picker = gr.update(choices=pages, value=None) if new_query else gr.update(choices=pages)
+    return view.left, view.right, view.footer, status, judge, view.gain, picker
 
 
 class Events:
@@ -99,9 +102,8 @@ class Events:
         view = self.cb.rerank_stage(session, form, progress_adapter(progress, "Reranking"))
         if view is None:
             return (gr.skip(),) * 7
-        return search_outputs(
-            view, self.cb.status_line(form.scope, form.depth), page_choices(self.service, session)
-        )
+        status = self.cb.status_line(form.scope, form.depth)
+        return search_outputs(view, status, page_choices(self.service, session), new_query=False)
 
     @user_errors
     def save_judgments(
