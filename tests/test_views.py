@@ -331,6 +331,6 @@ def test_the_theme_declares_no_semibold_face() -> None:
     """Gradio's bundled SemiBold file is a 55-glyph subset: bold text must use the complete Bold face."""
     from webapp.css import theme
 
-    font = theme().font[0]
-    assert set(font.weights) == {400, 700}
-    assert "font-weight: 600" not in font.stylesheet()["css"]
+    css = theme()._get_theme_css()
+    assert "SourceSansPro-Bold.woff2" in css and "font-weight: 700" in css
+    assert "SemiBold" not in css and "font-weight: 600" not in css
