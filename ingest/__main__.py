@@ -12,9 +12,9 @@ from ingest.beir import beir_sources, copy_judgments
 from ingest.pipeline import file_sources, run_ingest
 from search.backends import open_writer
 from search.errors import SearchError
-from search.settings import INDEX_FLAGS, Settings, add_arguments
+from search.settings import BACKEND_FLAGS, INDEX_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = INDEX_FLAGS
+SETTINGS_FLAGS = (*BACKEND_FLAGS, *INDEX_FLAGS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,9 @@ from pathlib import Path
 from search.compare import kendall_tau, movement, overlap_at_k
 from search.errors import SearchError
 from search.models import FUSED, RERANKED, Hit, SearchResult
-from search.settings import RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
+from search.settings import BACKEND_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = ("top_k", *SEARCH_FLAGS, "reranker", *RERANK_FLAGS)
+SETTINGS_FLAGS = (*BACKEND_FLAGS, "top_k", *SEARCH_FLAGS, "reranker", *RERANK_FLAGS)
 
 
 def render(result: SearchResult, top_k: int, width: int | None = None) -> str:

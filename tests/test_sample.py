@@ -2,30 +2,38 @@
 answer — the right file, and for PDFs the right page — near the top of the hybrid list."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest.pipeline import file_sources, run_ingest
-from search.backends import open_backend, open_writer
 from search.pipeline import Searcher
-from search.settings import Settings
+from tests.engines import ENGINES, Engine
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 QUERIES = json.loads((REPO / "data" / "sample_queries.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory, embedder) -> Searcher:
-    settings = Settings(index_dir=tmp_path_factory.mktemp("sample") / "index")
+@pytest.fixture(scope="module", params=ENGINES)
+def searcher(request, tmp_path_factory, embedder) -> Iterator[Searcher]:
+    """The sample corpus indexed on each engine (local files; embedded Milvus)."""
+    engine = Engine(request.param)
+    settings = engine.settings(tmp_path_factory.mktemp("sample") / "index")
     sources, skipped = file_sources([SAMPLE], max_bytes=50 * 1024 * 1024)
     report = run_ingest(
-        sources, open_writer(settings), settings, embedder=embedder, skipped=skipped, show_progress=False
+        sources,
+        engine.writer(settings.index_dir),
+        settings,
+        embedder=embedder,
+        skipped=skipped,
+        show_progress=False,
     )
     assert report.skipped == [], report.summary()
     assert report.documents >= 30 and report.pages >= 3
-    return Searcher(open_backend(settings), embedder, settings)
+    yield Searcher(engine.open(settings.index_dir), embedder, settings)
+    engine.release()
 
 
 def test_sample_pdfs_are_multi_page():
