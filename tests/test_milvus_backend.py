@@ -1,5 +1,6 @@
 """What only the Milvus backend has: its errors, its settings, and a restart of the engine."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,6 @@ def test_ivf_flat_finds_the_exact_nearest_chunk(milvus, tmp_path):
 
 
 def test_an_index_of_another_format_version_is_refused(milvus, tmp_path):
-    import json
-
     from search.backends.milvus import schema
 
     writer = milvus.writer(tmp_path)
@@ -91,3 +90,35 @@ def test_chunk_text_over_the_milvus_limit_is_refused_by_name(milvus, tmp_path):
             set(), [DocumentUpdate(big.info, [chunk], np.ones((1, 8), np.float32))], MANIFEST
         )
     assert milvus.writer(tmp_path).existing() == ({}, {})
+
+
+def test_the_command_lines_work_unchanged_with_backend_milvus(tmp_path, capsys):
+    """Ingest, an unchanged re-run, a removal (file gone), and a search, all with `--backend milvus`."""
+    from ingest.__main__ import main as ingest_main
+    from search.__main__ import main as search_main
+    from search.backends.milvus import release_embedded
+    from tests.test_ingest import make_corpus
+
+    root = make_corpus(tmp_path / "docs")
+    index = tmp_path / "idx"
+    flags = ["--index", str(index), "--backend", "milvus"]
+    try:
+        assert ingest_main([str(root), *flags]) == 0
+        assert "5 documents, 3 pages" in capsys.readouterr().out
+        assert (index / "milvus.db").is_file() and not (index / "CURRENT").exists()
+        assert ingest_main([str(root), *flags]) == 0
+        assert "up to date" in capsys.readouterr().out
+        (root / "cheese.pdf").unlink()
+        assert ingest_main([str(root), *flags]) == 0
+        capsys.readouterr()
+        assert search_main(["volcano eruption lava", *flags, "--no-rerank", "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert set(result["stages"]) == {"bm25", "dense", "fused"}
+        cited = {h["citation"] for stage in result["stages"].values() for h in stage}
+        assert not any(c.startswith("cheese.pdf") for c in cited), "the removed file is gone"
+        assert result["stages"]["bm25"][0]["chunk"]["source"].endswith("volcano.md")
+    finally:
+        release_embedded(str(index / "milvus.db"))
+    bad = ["--index", str(index), "--backend", "milvus", "--milvus-collection", "no-such"]
+    assert search_main(["volcano", *bad, "--no-rerank"]) == 2
+    assert "not a valid Milvus collection name" in capsys.readouterr().err

@@ -50,11 +50,11 @@ class MilvusBackend:
         ef_search: int = 128,
     ) -> MilvusBackend:
         uri = mc.resolve_uri(uri, Path(index_dir))
+        base = mc.base_name(collection, uri, Path(index_dir))
         if mc.is_embedded(uri) and not Path(uri).is_file():
             raise _not_found(index_dir, uri)
         client = mc.connect(uri, token)
         try:
-            base = mc.base_name(collection, uri, Path(index_dir))
             name = mc.live_collection(client, base, uri, Path(index_dir))
             if name is None:
                 raise _not_found(index_dir, uri)
