@@ -8,6 +8,7 @@ Milvus Lite process) serves again without anyone calling `load_collection` by ha
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,13 @@ class MilvusBackend:
 
     def close(self) -> None:
         """Close this reader's connection (the embedded server stays for other readers)."""
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def __del__(self) -> None:  # a replaced reader (Searcher.reload) lets go of its connection
+        with contextlib.suppress(Exception):
+            self.close()
 
     def __len__(self) -> int:
         return self._count

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ def connect(uri: str, token: str = "") -> Any:
     logging.getLogger("pymilvus.orm.iterator").setLevel(logging.ERROR)
     if is_embedded(uri) and not Path(uri).parent.is_dir():
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    # milvus-lite 2.5 reads its own version through the deprecated pkg_resources
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     quiet = logging.getLogger("pymilvus")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # pymilvus logs a traceback before raising; we say it in one line

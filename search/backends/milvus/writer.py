@@ -83,6 +83,10 @@ class MilvusWriter:
             self._client.close()
             self._client = None
 
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Serialise writers on this machine (a lock file in the index folder). With a Milvus server
