@@ -15,9 +15,9 @@ from search.backends import open_writer
 from search.collections import for_collection, format_table, list_collections, to_json
 from search.errors import SearchError
 from search.quiet import progress_wanted
-from search.settings import INDEX_FLAGS, Settings, add_arguments
+from search.settings import BACKEND_FLAGS, INDEX_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = INDEX_FLAGS
+SETTINGS_FLAGS = (*BACKEND_FLAGS, *INDEX_FLAGS)
 #: How many kept-but-missing documents are named in the note before it says "and N more".
 NOTE_NAMES = 10
 

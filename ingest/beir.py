@@ -85,6 +85,8 @@ def cache_key(folder: Path, settings: Settings) -> str:
         settings.bm25_stemmer,
         settings.bm25_stopwords,
     ]
+    if settings.backend != "local":  # its own index (and tuned fusion); local keys stay as they were
+        parts += [settings.backend, settings.milvus_uri, settings.milvus_collection]
     digest = hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:10]
     return f"{Path(folder).resolve().name}-{digest}"
 

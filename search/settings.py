@@ -26,6 +26,11 @@ class Settings:
     collections_dir: Path = Path("data/collections")  # named collections: <collections_dir>/<name>
     sample_dir: Path = Path("data/sample")
     upload_dir: Path = Path("data/uploads")
+    # the engine: local (FAISS + bm25s files in index_dir) | milvus (see the README's Milvus section)
+    backend: str = "local"
+    milvus_uri: str = ""  # "" = embedded Milvus Lite file <index_dir>/milvus.db; or http://host:19530
+    milvus_token: str = ""  # "user:password" or an API key, for a server with authentication
+    milvus_collection: str = ""  # "" = derived from index_dir; readers follow an alias of this name
     # ingest
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_device: str = "cpu"
@@ -43,7 +48,7 @@ class Settings:
     isolate_loading: bool = True
     load_timeout_s: float = 60.0
     load_memory_mb: int = 2048
-    vector_index: str = "flat"  # flat (exact) | hnsw
+    vector_index: str = "flat"  # flat (exact) | hnsw | ivf_flat (milvus only)
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
     bm25_k1: float = 1.5
@@ -125,6 +130,7 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
 
 
 #: Settings each command line exposes as flags, grouped by the stage they tune.
+BACKEND_FLAGS = ("backend", "milvus_uri", "milvus_collection")
 INDEX_FLAGS = (
     "embedding_model",
     "embedding_device",

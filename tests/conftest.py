@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.engines import ENGINES, Engine
 from tests.tiny_zerank import build_tiny_zerank
 
 
@@ -56,3 +58,11 @@ def embedder() -> Embedder:  # noqa: F821 - imported lazily
     from search.settings import Settings
 
     return make_embedder(Settings())
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Each index engine in turn (local files; embedded Milvus); clients closed, servers stopped."""
+    handle = Engine(request.param)
+    yield handle
+    handle.release()

@@ -2,29 +2,32 @@
 answer — the right file, and for PDFs the right page — near the top of the hybrid list."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest.sample import ensure_index
 from search import judgments
-from search.backends import open_backend
 from search.pipeline import Searcher
-from search.settings import Settings
+from tests.engines import ENGINES, Engine
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 QUERIES = json.loads((REPO / "data" / "sample_queries.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory, embedder) -> Searcher:
-    """The whole sample corpus indexed as the app does on first start (PDFs, index, judgments)."""
-    settings = Settings(index_dir=tmp_path_factory.mktemp("sample") / "index", sample_dir=SAMPLE)
+@pytest.fixture(scope="module", params=ENGINES)
+def searcher(request, tmp_path_factory, embedder) -> Iterator[Searcher]:
+    """The whole sample corpus indexed as the app does on first start (PDFs, index, judgments), on
+    each engine (local files; embedded Milvus)."""
+    engine = Engine(request.param)
+    settings = engine.settings(tmp_path_factory.mktemp("sample") / "index", sample_dir=SAMPLE)
     report = ensure_index(settings, embedder=embedder, show_progress=False)
     assert report is not None and report.skipped == [], report
     assert report.documents >= 30 and report.pages >= 3
-    return Searcher(open_backend(settings), embedder, settings)
+    yield Searcher(engine.open(settings.index_dir), embedder, settings)
+    engine.release()
 
 
 def test_sample_pdfs_are_multi_page():

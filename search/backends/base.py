@@ -1,7 +1,8 @@
 """The retrieval interface the pipeline, the app and the evaluation see.
 
-FAISS and bm25s live behind it (`search.backends.local`); a scale-out engine (Milvus) slots in
-beside it without the pipeline changing. Ids are chunk ids (`Chunk.id`), never storage positions.
+FAISS and bm25s live behind it (`search.backends.local`), and so does Milvus
+(`search.backends.milvus`), without the pipeline changing. Ids are chunk ids (`Chunk.id`), never
+storage positions.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from search.settings import INDEX_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
+from search.settings import BACKEND_FLAGS, INDEX_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = (*INDEX_FLAGS, *SEARCH_FLAGS, *RERANK_FLAGS)
+SETTINGS_FLAGS = (*BACKEND_FLAGS, *INDEX_FLAGS, *SEARCH_FLAGS, *RERANK_FLAGS)
 #: Benchmarks judge the full query text (AILA's queries run to 6,000 characters); the app's cut at
 #: `max_query_chars` (2,000) is a guard for typed input. `--max-query-chars` restores a cut.
 EVAL_MAX_QUERY_CHARS = 1_000_000
