@@ -18,6 +18,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ingest.chunk import Chunker
+from ingest.embed import BackgroundEmbedder
 from ingest.load import (
     Document,
     LoadError,
@@ -199,37 +200,40 @@ def _prepare(
     report: IngestReport,
     show_progress: bool,
 ) -> tuple[list[DocumentUpdate], set[str]]:
-    """Load and chunk every source to do, then embed all their chunks in one batched pass."""
+    """Load and chunk every source to do; their chunks are embedded on a background thread while
+    the next files are loaded and chunked (`ingest.embed`)."""
     if not todo:
         return [], set()
     t0 = time.perf_counter()
     chunker = chunker or Chunker.for_model(
         settings.embedding_model, settings.chunk_tokens, settings.chunk_overlap
     )
+    embedder = embedder or make_embedder(settings, lazy=True)  # loads only if a chunk comes
+    background = BackgroundEmbedder(embedder, show_progress=show_progress)
     loaded = []
     failed: set[str] = set()
-    for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
-        try:
-            doc = src.load()
-            chunks = chunker.chunk(doc)
-            if not chunks:
-                raise LoadError(src.source, "no text to index")
-        except LoadError as exc:
-            report.skipped.append((src.source, _reason(exc, src.source)))
-            failed.add(src.doc_id)
-            continue
-        loaded.append((src, doc, chunks))
-    t1 = time.perf_counter()
-    report.seconds["load+chunk"] = t1 - t0
-    if not loaded:
-        return [], failed
-    embedder = embedder or make_embedder(settings)
-    t2 = time.perf_counter()
-    report.seconds["model load"] = t2 - t1
-    texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
-    matrix = embedder.embed(texts, show_progress=show_progress)
-    report.seconds["embed"] = time.perf_counter() - t2
-    report.new_chunks = len(texts)
+    try:
+        for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
+            try:
+                doc = src.load()
+                chunks = chunker.chunk(doc)
+                if not chunks:
+                    raise LoadError(src.source, "no text to index")
+            except LoadError as exc:
+                report.skipped.append((src.source, _reason(exc, src.source)))
+                failed.add(src.doc_id)
+                continue
+            loaded.append((src, doc, chunks))
+            background.submit([c.indexed_text() for c in chunks])
+        t1 = time.perf_counter()
+        report.seconds["load+chunk"] = t1 - t0
+        if not loaded:
+            return [], failed
+        matrix = background.finish()  # waits for the windows still in the model
+        report.seconds["embed"] = time.perf_counter() - t1
+    finally:
+        background.close()
+    report.new_chunks = background.submitted
     updates, row = [], 0
     for src, doc, chunks in loaded:
         info = DocumentInfo(

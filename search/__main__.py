@@ -15,7 +15,7 @@ from search.errors import SearchError
 from search.models import FUSED, RERANKED, Hit, SearchResult
 from search.settings import RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = ("top_k", *SEARCH_FLAGS, "reranker", *RERANK_FLAGS)
+SETTINGS_FLAGS = ("top_k", "embedding_backend", "embedding_int8", *SEARCH_FLAGS, "reranker", *RERANK_FLAGS)
 
 
 def render(result: SearchResult, top_k: int, width: int | None = None) -> str:
