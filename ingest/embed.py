@@ -19,7 +19,7 @@ from search.embedding import Embedder
 
 #: Texts per background call: large enough for length batching to find similar lengths, small
 #: enough that the first window starts while most files are still being chunked.
-WINDOW = 512
+WINDOW = 256
 
 
 class BackgroundEmbedder:
@@ -38,7 +38,6 @@ class BackgroundEmbedder:
         self._pending.extend(texts)
         self.submitted += len(texts)
         self._bar.total = self.submitted
-        self._bar.refresh()
         while len(self._pending) >= self.window:
             self._send(self._pending[: self.window])
             del self._pending[: self.window]

@@ -93,13 +93,20 @@ def test_lazy_onnx_embedder_loads_nothing_until_used() -> None:
 PROBE = """
 import json, sys
 from search.__main__ import main
-code = main([sys.argv[1], "--index", sys.argv[2], "--no-rerank", "--json"])
+code = main([sys.argv[1], "--index", sys.argv[2], "--json", *sys.argv[3:]])
 heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)
 print(json.dumps({"code": code, "heavy": heavy}))
 """
 
 
-def test_cli_search_without_reranking_never_imports_torch(tmp_path, onnx) -> None:
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [
+        (["--no-rerank"], {}),  # the hosted reranker (unreachable here: the search keeps its fused list)
+        (["--reranker", "api"], {"ZEROENTROPY_API_KEY": "test", "SEARCH_API_URL": "http://127.0.0.1:9"}),
+    ],
+)
+def test_cli_search_without_a_local_reranker_never_imports_torch(tmp_path, onnx, flags, env) -> None:
     from ingest.pipeline import file_sources, run_ingest
     from search.backends import open_writer
 
@@ -112,12 +119,12 @@ def test_cli_search_without_reranking_never_imports_torch(tmp_path, onnx) -> Non
     run_ingest(sources, open_writer(settings), settings, embedder=onnx, show_progress=False)
 
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, "floating rock", str(settings.index_dir)],
+        [sys.executable, "-c", PROBE, "floating rock", str(settings.index_dir), *flags],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "SEARCH_EMBEDDING_BACKEND": "auto"},
+        env={**os.environ, "SEARCH_EMBEDDING_BACKEND": "auto", "SEARCH_API_TIMEOUT_S": "3", **env},
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
