@@ -106,13 +106,15 @@ def side_by_side(searcher: Any, queries: list[str], settings: Settings) -> dict[
     for q in queries[:WARMUP]:
         plain(q, settings.candidates, searcher.fusion)
     product_ms, plain_ms = [], []
+    cpu: dict[str, list[float]] = {"product": [], "plain": []}
     for i, q in enumerate(queries):
         runs = [("product", lambda q=q: searcher.retrieve(q, settings.candidates))]
         runs.append(("plain", lambda q=q: plain(q, settings.candidates, searcher.fusion)))
         for name, run in runs if i % 2 == 0 else runs[::-1]:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             run()
             (product_ms if name == "product" else plain_ms).append((time.perf_counter() - t0) * 1000)
+            cpu[name].append((time.process_time() - c0) * 1000)  # every thread of the process
     product, plain_p = pct(product_ms), pct(plain_ms)
     ratios = np.asarray(product_ms) / np.asarray(plain_ms)
     return {
@@ -120,6 +122,9 @@ def side_by_side(searcher: Any, queries: list[str], settings: Settings) -> dict[
         "plain_ms": plain_p,
         "ratio_p50": product["p50"] / plain_p["p50"],
         "ratio_median_per_query": float(np.median(ratios)),
+        "product_cpu_ms": pct(cpu["product"]),
+        "plain_cpu_ms": pct(cpu["plain"]),
+        "cpu_ratio_p50": pct(cpu["product"])["p50"] / max(1e-9, pct(cpu["plain"])["p50"]),
     }
 
 
