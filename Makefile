@@ -50,7 +50,7 @@ test: setup-dev
 	$(BIN)/python -m pytest -q
 
 bench: setup-dev
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # NDCG@10 / Recall@100 / MRR@10 on the shared BEIR sets (beside this checkout), fusion tuned on dev/train
 BEIR ?= ../shared/data/beir

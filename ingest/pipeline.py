@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ingest.chunk import Chunker
+from ingest.embed import BackgroundEmbedder
 from ingest.isolate import IngestCancelled, load_isolated
 from ingest.load import (
     Document,
@@ -225,22 +226,32 @@ def _prepare(
     show_progress: bool,
     cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[DocumentUpdate], set[str]]:
-    """Load and chunk every source to do, then embed all their chunks in one batched pass."""
+    """Load and chunk every source to do; their chunks are embedded on a background thread while
+    the next files are loaded and chunked (`ingest.embed`)."""
     if not todo:
         return [], set()
     t0 = time.perf_counter()
-    loaded, failed = _load_and_chunk(todo, settings, chunker, report, show_progress, cancelled)
-    t1 = time.perf_counter()
-    report.seconds["load+chunk"] = t1 - t0
-    if not loaded:
-        return [], failed
-    embedder = embedder or make_embedder(settings)
-    t2 = time.perf_counter()
-    report.seconds["model load"] = t2 - t1
-    texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
-    matrix = _embed(embedder, texts, show_progress, cancelled, max(1, settings.embed_batch_size) * 8)
-    report.seconds["embed"] = time.perf_counter() - t2
-    report.new_chunks = len(texts)
+    embedder = embedder or make_embedder(settings, lazy=True)  # loads only if a chunk comes
+    # Without a cancellation hook (the CLI, big corpora) chunks are embedded on a background thread
+    # while the next files load; with one (app uploads) in groups, checking between them.
+    background = BackgroundEmbedder(embedder, show_progress=show_progress) if cancelled is None else None
+    try:
+        submit = background.submit if background is not None else None
+        loaded, failed = _load_and_chunk(todo, settings, chunker, report, show_progress, cancelled, submit)
+        t1 = time.perf_counter()
+        report.seconds["load+chunk"] = t1 - t0
+        if not loaded:
+            return [], failed
+        if background is not None:
+            matrix = background.finish()  # waits for the windows still in the model
+        else:
+            texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
+            matrix = _embed(embedder, texts, show_progress, cancelled, max(1, settings.embed_batch_size) * 8)
+        report.seconds["embed"] = time.perf_counter() - t1
+    finally:
+        if background is not None:
+            background.close()
+    report.new_chunks = sum(len(chunks) for _, _, chunks in loaded)
     updates, row = [], 0
     for src, doc, chunks in loaded:
         info = DocumentInfo(
@@ -263,9 +274,11 @@ def _load_and_chunk(
     report: IngestReport,
     show_progress: bool,
     cancelled: Callable[[], bool] | None,
+    submit: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[tuple[Source, Document, list[Chunk]]], set[str]]:
-    """Documents and their chunks; a file that fails or would pass `max_ingest_chunks` is skipped
-    with its reason, and the notes of files cut at a limit go to `report.warnings`."""
+    """Documents and their chunks, each file's chunk texts handed to `submit` as soon as it is
+    chunked; a file that fails or would pass `max_ingest_chunks` is skipped with its reason, and
+    the notes of files cut at a limit go to `report.warnings`."""
     chunker = chunker or Chunker.for_model(
         settings.embedding_model, settings.chunk_tokens, settings.chunk_overlap, settings.chunk_max_chars
     )
@@ -293,6 +306,8 @@ def _load_and_chunk(
         total += len(chunks)
         report.warnings += [(src.source, note) for note in doc.notes]
         loaded.append((src, doc, chunks))
+        if submit is not None:
+            submit([c.indexed_text() for c in chunks])
     return loaded, failed
 
 

@@ -18,7 +18,14 @@ from search.models import FUSED, RERANKED, Hit, RerankerStatus, SearchResult
 from search.payload import result_json
 from search.settings import BACKEND_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
 
-SETTINGS_FLAGS = (*BACKEND_FLAGS, "top_k", *SEARCH_FLAGS, *RERANK_FLAGS)
+SETTINGS_FLAGS = (
+    *BACKEND_FLAGS,
+    "top_k",
+    "embedding_backend",
+    "embedding_int8",
+    *SEARCH_FLAGS,
+    *RERANK_FLAGS,
+)
 FUSED_TITLE = "Hybrid (BM25 + dense, fused)"
 SCORE_LABELS = {FUSED: "fused score", RERANKED: "rerank score"}
 RERANKERS = ("auto", "zerank", "cross-encoder", "api", "none")

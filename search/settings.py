@@ -34,6 +34,8 @@ class Settings:
     # ingest
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_device: str = "cpu"
+    embedding_backend: str = "auto"  # auto (onnx where onnxruntime imports, else torch) | onnx | torch
+    embedding_int8: bool = False  # the ONNX embedder runs the int8-quantised graph
     embed_batch_size: int = 32
     chunk_tokens: int = 200
     chunk_overlap: int = 32
@@ -134,6 +136,8 @@ BACKEND_FLAGS = ("backend", "milvus_uri", "milvus_collection")
 INDEX_FLAGS = (
     "embedding_model",
     "embedding_device",
+    "embedding_backend",
+    "embedding_int8",
     "embed_batch_size",
     "chunk_tokens",
     "chunk_overlap",

@@ -11,6 +11,13 @@ from search.embedding import Embedder
 from search.embedding.transformer import FAST_QUERY_TOLERANCE, SentenceTransformerEmbedder
 from search.settings import Settings
 
+
+@pytest.fixture(scope="module")
+def embedder() -> SentenceTransformerEmbedder:
+    """The torch embedder (the session-wide fixture is whatever `make_embedder` picks: ONNX)."""
+    return SentenceTransformerEmbedder(Settings().embedding_model)
+
+
 QUERIES = [
     "0-dimensional biomaterials show inductive properties.",
     "What is the effect of vitamin D on bone density in elderly women?",
@@ -94,7 +101,7 @@ def test_queries_and_a_batch_embed_in_parallel_threads_without_errors():
     from search.embedding import make_embedder
     from search.settings import Settings
 
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(Settings(embedding_backend="torch"))
     long = "tokenizer contention " * 300
     with ThreadPoolExecutor(max_workers=6) as pool:
         batch = pool.submit(embedder.embed, [f"chunk {i} text" for i in range(64)])

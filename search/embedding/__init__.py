@@ -35,8 +35,23 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+EMBEDDING_BACKENDS = ("auto", "onnx", "torch")
+
+
 def make_embedder(settings: Settings, *, lazy: bool = False) -> Embedder:
-    """The embedder the settings describe; with `lazy` the model loads on first use."""
+    """The embedder the settings describe; with `lazy` the model loads on first use.
+
+    `embedding_backend` "auto" takes ONNX Runtime where onnxruntime imports and the model is the
+    plain BERT + mean pooling layout it reproduces (same vectors, no torch on the query path), else
+    sentence-transformers. Either way the manifest records the same model name.
+    """
+    backend = choose_backend(settings)
+    if backend == "onnx":
+        from search.embedding.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(
+            settings.embedding_model, settings.embed_batch_size, quantized=settings.embedding_int8, lazy=lazy
+        )
     from search.embedding.transformer import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
@@ -44,4 +59,27 @@ def make_embedder(settings: Settings, *, lazy: bool = False) -> Embedder:
     )
 
 
-__all__ = ["Embedder", "make_embedder"]
+def choose_backend(settings: Settings) -> str:
+    """ "onnx" or "torch" for these settings; a clear error for an unknown or unusable choice."""
+    choice = settings.embedding_backend.strip().lower()
+    if choice not in EMBEDDING_BACKENDS:
+        raise ValueError(
+            f"embedding_backend={settings.embedding_backend!r}: expected one of "
+            + ", ".join(EMBEDDING_BACKENDS)
+        )
+    if choice == "torch":
+        return "torch"
+    from search.embedding.onnx import onnx_available, plain_layout
+
+    model, device = settings.embedding_model, settings.embedding_device
+    usable = device == "cpu" and onnx_available() and plain_layout(model)
+    if choice == "onnx" and not usable:
+        raise ValueError(
+            f"embedding_backend=onnx: needs onnxruntime and tokenizers installed, device cpu and a local "
+            f"BERT + mean pooling model folder; {model!r} on {device!r} "
+            "is not that (set SEARCH_EMBEDDING_BACKEND=torch)"
+        )
+    return "onnx" if usable else "torch"
+
+
+__all__ = ["EMBEDDING_BACKENDS", "Embedder", "choose_backend", "make_embedder"]
