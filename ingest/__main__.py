@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from ingest.beir import beir_sources, copy_judgments
 from ingest.pipeline import IngestReport, file_sources, run_ingest
 from search.backends import open_writer
-from search.collections import for_collection, format_table, list_collections, to_json
+from search.collections import format_table, list_collections, settings_from_cli, to_json
 from search.errors import SearchError
 from search.quiet import progress_wanted
-from search.settings import BACKEND_FLAGS, INDEX_FLAGS, Settings, add_arguments
+from search.settings import BACKEND_FLAGS, INDEX_FLAGS, add_arguments
 
 SETTINGS_FLAGS = (*BACKEND_FLAGS, *INDEX_FLAGS)
 #: How many kept-but-missing documents are named in the note before it says "and N more".
@@ -48,13 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env().with_args(args)
-        if args.collection is not None:
-            settings = for_collection(settings, args.collection)
-    except ValueError as exc:
-        parser.error(str(exc))
+    settings = settings_from_cli(parser, args)
     if args.list:
         found = list_collections(settings)
         print(to_json(found) if args.json else format_table(found))

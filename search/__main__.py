@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
 import sys
 import textwrap
 from pathlib import Path
 
-from search.collections import for_collection
+from search.collections import settings_from_cli
 from search.compare import agreement, gain_line, movement_text, went_text
 from search.errors import SearchError
 from search.models import FUSED, RERANKED, Hit, RerankerStatus, SearchResult
 from search.payload import result_json
-from search.settings import BACKEND_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, Settings, add_arguments
+from search.settings import BACKEND_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, add_arguments
 
 SETTINGS_FLAGS = (
     *BACKEND_FLAGS,
@@ -124,13 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_arguments(parser, SETTINGS_FLAGS)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env().with_args(args)
-        if args.collection is not None:
-            settings = for_collection(settings, args.collection)
-    except ValueError as exc:
-        parser.error(str(exc))
+    settings = settings_from_cli(parser, args)
     from search.pipeline import Searcher
 
     try:

@@ -8,7 +8,9 @@ never point outside the collections folder.
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -111,3 +113,16 @@ def format_table(collections: list[CollectionInfo]) -> str:
 
 def to_json(collections: list[CollectionInfo]) -> str:
     return json.dumps([c.to_dict() for c in collections], indent=1)
+
+
+def settings_from_cli(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    """Settings from the environment and the command line's flags, aimed at `--collection` when
+    given; a bad value ends the command with argparse's usage error naming it."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env().with_args(args)
+        if getattr(args, "collection", None) is not None:
+            settings = for_collection(settings, args.collection)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return settings

@@ -48,12 +48,7 @@ def test_search_in_a_browser_shows_both_columns_moves_and_details(app_url: str, 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(app_url, wait_until="domcontentloaded")
-            box = page.locator("#query textarea, #query input").first
-            box.wait_for(timeout=30_000)
-            box.fill(QUERY)
-            box.press("Enter")
+            page, _ = searched(browser, app_url, 1400, 1000)
 
             reranked = page.locator("#col-reranked details.hs-hit")
             reranked.first.wait_for(timeout=60_000)
@@ -103,6 +98,17 @@ def test_search_in_a_browser_shows_both_columns_moves_and_details(app_url: str, 
             browser.close()
 
 
+def searched(browser: Any, url: str, width: int, height: int) -> tuple[Any, Any]:
+    """A new page of `width` x `height` on the app with QUERY typed and submitted; (page, query box)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, wait_until="domcontentloaded")
+    box = page.locator("#query textarea, #query input").first
+    box.wait_for(timeout=30_000)
+    box.fill(QUERY)
+    box.press("Enter")
+    return page, box
+
+
 def _keep(shot: Path) -> None:
     keep = os.environ.get("APP_SCREENSHOT_DIR")  # to look at it after the run
     if keep:
@@ -119,12 +125,7 @@ def test_without_a_reranker_the_right_column_is_a_card(
     with running_app(service, root / "gradio-tmp") as url, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded")
-            box = page.locator("#query textarea, #query input").first
-            box.wait_for(timeout=30_000)
-            box.fill(QUERY)
-            box.press("Enter")
+            page, _ = searched(browser, url, 1400, 1000)
             page.locator("#col-fused details.hs-hit").first.wait_for(timeout=60_000)
             card = page.locator("#col-reranked .hs-no-rerank")
             card.wait_for(timeout=10_000)
@@ -147,12 +148,7 @@ def test_a_pdf_hits_page_and_the_phone_layout(app_url: str, tmp_path: Path) -> N
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(app_url, wait_until="domcontentloaded")
-            box = page.locator("#query textarea, #query input").first
-            box.wait_for(timeout=30_000)
-            box.fill(QUERY)
-            box.press("Enter")
+            page, _ = searched(browser, app_url, 1400, 1000)
             page.locator("#col-reranked details.hs-hit").first.wait_for(timeout=60_000)
             page.locator("#page-pick input").first.click()
             option = page.get_by_role("option").first
@@ -169,12 +165,7 @@ def test_a_pdf_hits_page_and_the_phone_layout(app_url: str, tmp_path: Path) -> N
             page.screenshot(path=str(shot), full_page=True)
             _keep(shot)
 
-            phone = browser.new_page(viewport={"width": 420, "height": 900})
-            phone.goto(app_url, wait_until="domcontentloaded")
-            box = phone.locator("#query textarea, #query input").first
-            box.wait_for(timeout=30_000)
-            box.fill(QUERY)
-            box.press("Enter")
+            phone, box = searched(browser, app_url, 420, 900)
             phone.locator("#col-fused details.hs-hit").first.wait_for(timeout=60_000)
             assert box.bounding_box()["width"] >= 300  # the query box is not squeezed
             left, right = (phone.locator(c).bounding_box() for c in ("#col-fused", "#col-reranked"))
