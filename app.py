@@ -111,6 +111,36 @@ def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
             )
 
 
+def page_panel(w: SimpleNamespace) -> None:
+    """The cited page of a chosen PDF hit, as an image with the passage marked."""
+    with gr.Accordion("See the page (PDF results)", open=True, elem_id="page-view"):
+        w.page_pick = gr.Dropdown(choices=[], label="Result", elem_id="page-pick", interactive=True)
+        w.page_note = gr.HTML(elem_id="page-note")
+        w.page_image = gr.Image(
+            label="Cited page",
+            type="filepath",
+            interactive=False,
+            elem_id="page-image",
+            show_label=False,
+            height=720,
+        )
+
+
+def judge_panel(cb: Callbacks, w: SimpleNamespace) -> None:
+    """The checklist of shown passages to mark relevant."""
+    with gr.Accordion("Judge these results (mark what is relevant)", open=False, elem_id="judge"):
+        gr.Markdown(
+            "Tick the passages (a PDF page, a text passage) that answer the query and save: their hits "
+            "get a ✓ and each column shows its NDCG@10 for the query (a mark never covers the whole file)."
+            f" Marks are stored with the collection{cb.private_marks} and feed the "
+            "Evaluate tab."
+        )
+        w.judge_box = gr.CheckboxGroup(choices=[], label="Relevant passages", elem_id="judge-box")
+        with gr.Row():
+            w.judge_btn = gr.Button("Save judgments", scale=0, min_width=180)
+            w.judge_note = gr.Markdown()
+
+
 def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
     """The query box, examples, settings, the two columns, the footer and the judging checklist."""
     w = SimpleNamespace()
@@ -140,39 +170,14 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
     settings_panel(cb, w)
     w.gain = gr.HTML(elem_id="gain-line")
     with gr.Row(equal_height=False):
-        # min_width: on a phone the two columns stack instead of squeezing side by side
-        w.left = gr.HTML(
-            cards.message_column(cards.FUSED_TITLE, "Results appear here."),
-            elem_id="col-fused",
-            min_width=340,
-        )
+        w.left = gr.HTML(cards.message_column(cards.FUSED_TITLE, "Results appear here."), elem_id="col-fused")
         w.right = gr.HTML(
             cards.message_column(cb.reranked_title(), "Reranked results appear here."),
             elem_id="col-reranked",
         )
     w.footer = gr.HTML(elem_id="search-footer")
-    with gr.Accordion("See the page (PDF results)", open=True, elem_id="page-view"):
-        w.page_pick = gr.Dropdown(choices=[], label="Result", elem_id="page-pick", interactive=True)
-        w.page_note = gr.HTML(elem_id="page-note")
-        w.page_image = gr.Image(
-            label="Cited page",
-            type="filepath",
-            interactive=False,
-            elem_id="page-image",
-            show_label=False,
-            height=720,
-        )
-    with gr.Accordion("Judge these results (mark what is relevant)", open=False, elem_id="judge"):
-        gr.Markdown(
-            "Tick the passages (a PDF page, a text passage) that answer the query and save: their hits "
-            "get a ✓ and each column shows its NDCG@10 for the query (a mark never covers the whole file)."
-            f" Marks are stored with the collection{cb.private_marks} and feed the "
-            "Evaluate tab."
-        )
-        w.judge_box = gr.CheckboxGroup(choices=[], label="Relevant passages", elem_id="judge-box")
-        with gr.Row():
-            w.judge_btn = gr.Button("Save judgments", scale=0, min_width=180)
-            w.judge_note = gr.Markdown()
+    page_panel(w)
+    judge_panel(cb, w)
     return w
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,12 +28,10 @@ from ingest.isolate import IngestCancelled, load_isolated
 from ingest.load import (
     Document,
     LoadError,
-    default_doc_id,
-    discover,
-    doc_id_of_resolved,
-    file_hash,
     load_file,
 )
+from ingest.report import IngestReport
+from ingest.sources import Source, file_sources
 from search.backends.base import DocumentInfo, DocumentUpdate, IndexWriter
 from search.embedding import Embedder, make_embedder
 from search.models import Chunk
@@ -43,102 +39,7 @@ from search.settings import Settings
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Something to index: an id, a content hash to compare, and how to load it when needed."""
-
-    doc_id: str
-    source: str
-    content_hash: str
-    load: Callable[[], Document]
-    #: A file on disk: then the ingest loads it itself, with the settings' limits and isolation
-    #: (`load` is used only for sources that are not plain files).
-    path: Path | None = None
-    max_bytes: int = 0
-
-
-@dataclass
-class IngestReport:
-    index_dir: str
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    #: (source, note) for files that went in only in part: pages left out, text cut at a limit.
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-    #: indexed documents not among the sources, kept because `prune` was off
-    kept_missing: list[str] = field(default_factory=list)
-    documents: int = 0
-    pages: int = 0
-    chunks: int = 0
-    new_chunks: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)
-    rebuilt: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
-    def summary(self) -> str:
-        lines = [
-            f"index {self.index_dir}: {self.documents} documents, {self.pages} pages, {self.chunks} chunks",
-            f"  added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
-            f"unchanged {self.unchanged}, skipped {len(self.skipped)}; {self.new_chunks} chunks embedded"
-            + (" (full rebuild)" if self.rebuilt else ""),
-        ]
-        if not self.changed:
-            lines.append("  index is up to date; nothing written")
-        lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
-        lines += [f"  note {name}: {note}" for name, note in self.warnings]
-        phases = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())
-        lines.append(f"  time: {phases}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-def file_sources(paths: Sequence[Path], max_bytes: int) -> tuple[list[Source], list[tuple[str, str]]]:
-    """Sources for files and folders; unsupported or missing paths come back as (name, reason)."""
-    files, skipped = discover([Path(p) for p in paths])
-    doc_ids = _DocIds()
-    sources = []
-    for path in files:
-        doc_id = doc_ids(path)
-        try:
-            digest = file_hash(path)
-        except OSError as exc:
-            skipped.append((path, f"cannot read: {exc.strerror or exc}"))
-            continue
-        sources.append(Source(doc_id, str(path), digest, _loader(path, max_bytes, doc_id), path, max_bytes))
-    return sources, [(str(p), reason) for p, reason in skipped]
-
-
-class _DocIds:
-    """`default_doc_id` for many files at the cost of one `Path.resolve` per folder, not per file.
-
-    `Path.resolve` checks every component of a path, and per file it was most of an unchanged
-    re-run's time. A file that is not a symlink resolves to its resolved folder plus its name, so
-    the id is hashed from that. The first file of each folder is checked against `default_doc_id`
-    itself; if they ever disagree (the id scheme changed), that folder uses `default_doc_id`.
-    """
-
-    def __init__(self) -> None:
-        self._folders: dict[Path, Path | None] = {}
-
-    def __call__(self, path: Path) -> str:
-        if path.is_symlink():
-            return default_doc_id(path)
-        parent = path.parent
-        if parent not in self._folders:
-            expected = default_doc_id(path)
-            folder = parent.resolve()
-            self._folders[parent] = folder if doc_id_of_resolved(folder / path.name) == expected else None
-            return expected
-        folder = self._folders[parent]
-        return default_doc_id(path) if folder is None else doc_id_of_resolved(folder / path.name)
+__all__ = ["IngestReport", "Source", "file_sources", "run_ingest"]
 
 
 def run_ingest(
@@ -171,32 +72,12 @@ def run_ingest(
             rebuild = True
         report.rebuilt = rebuild and bool(old_docs)
 
-        todo: list[Source] = []
-        keep: set[str] = set()
-        seen: set[str] = set()
-        for src in sources:
-            seen.add(src.doc_id)
-            old = old_docs.get(src.doc_id)
-            if old is not None and old.content_hash == src.content_hash and not rebuild:
-                keep.add(src.doc_id)
-                report.unchanged += 1
-            else:
-                todo.append(src)
-        dropped = set(remove)
-        if prune:
-            dropped |= set(old_docs) - seen
-        keep |= {d for d in old_docs if d not in seen and d not in dropped}
+        todo, keep, seen, dropped = _plan(sources, old_docs, rebuild, set(remove), prune, report)
         report.seconds["scan"] = time.perf_counter() - t_start
 
         updates, failed = _prepare(todo, settings, embedder, chunker, report, show_progress, cancelled)
-        for doc_id in failed:  # keep the last good version of a file that now fails to load
-            if doc_id in old_docs and not rebuild:
-                keep.add(doc_id)
-                dropped.discard(doc_id)
-                report.skipped = [
-                    (n, f"{r} (kept the version indexed before)" if n == old_docs[doc_id].source else r)
-                    for n, r in report.skipped
-                ]
+        if not rebuild:
+            _keep_failed(failed, old_docs, keep, dropped, report)
         report.removed = sorted(old_docs[d].source for d in dropped if d in old_docs)
         report.kept_missing = sorted(old_docs[d].source for d in keep if d not in seen)
         for update in updates:
@@ -215,6 +96,51 @@ def run_ingest(
     report.chunks = sum(d.chunks for d in final_docs.values())
     report.seconds["total"] = time.perf_counter() - t_start
     return report
+
+
+def _plan(
+    sources: list[Source],
+    old_docs: dict[str, DocumentInfo],
+    rebuild: bool,
+    dropped: set[str],
+    prune: bool,
+    report: IngestReport,
+) -> tuple[list[Source], set[str], set[str], set[str]]:
+    """(sources to load, documents to keep, documents seen, documents to drop): unchanged ones are
+    kept as they are; documents not among the sources go only with `prune` (or `remove`)."""
+    todo: list[Source] = []
+    keep: set[str] = set()
+    seen: set[str] = set()
+    for src in sources:
+        seen.add(src.doc_id)
+        old = old_docs.get(src.doc_id)
+        if old is not None and old.content_hash == src.content_hash and not rebuild:
+            keep.add(src.doc_id)
+            report.unchanged += 1
+        else:
+            todo.append(src)
+    if prune:
+        dropped |= set(old_docs) - seen
+    keep |= {d for d in old_docs if d not in seen and d not in dropped}
+    return todo, keep, seen, dropped
+
+
+def _keep_failed(
+    failed: set[str],
+    old_docs: dict[str, DocumentInfo],
+    keep: set[str],
+    dropped: set[str],
+    report: IngestReport,
+) -> None:
+    """Keep the last good version of a file that now fails to load, and say so in its reason."""
+    for doc_id in failed:
+        if doc_id in old_docs:
+            keep.add(doc_id)
+            dropped.discard(doc_id)
+            report.skipped = [
+                (n, f"{r} (kept the version indexed before)" if n == old_docs[doc_id].source else r)
+                for n, r in report.skipped
+            ]
 
 
 def _prepare(
@@ -391,10 +317,6 @@ def _dim(
         return int(old["embedding"]["dim"])
     embedder = embedder or make_embedder(settings)
     return embedder.dim
-
-
-def _loader(path: Path, max_bytes: int, doc_id: str) -> Callable[[], Document]:
-    return lambda: load_file(path, max_bytes=max_bytes, doc_id=doc_id, source=str(path))
 
 
 def _reason(exc: LoadError, source: str) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ingest import pipeline
 from ingest.load import default_doc_id
-from ingest.pipeline import _DocIds, file_sources, run_ingest
+from ingest.pipeline import file_sources, run_ingest
+from ingest.sources import _DocIds
 from search.backends import open_writer
 from search.embedding import Embedder
 from search.settings import Settings
