@@ -23,7 +23,6 @@ How (the approach of bench/run.py, whose helpers it reuses):
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -39,21 +38,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.corpus import load_queries  # noqa: E402
 from search.settings import Settings  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("bench_run", Path(__file__).with_name("run.py"))
-assert _spec and _spec.loader
-bench_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_run)
 
 BACKENDS = ("local", "milvus")
 
 
 def pool(beir: Path, cache: Path) -> tuple[list[Any], np.ndarray]:
     """The real chunks and vectors of the BEIR folder's local evaluation index (built if missing)."""
+    from ingest.beir import prepare_beir_index
     from search.backends.local import LocalBackend
     from search.backends.local.backend import read_embeddings
-    from search.evaluate.runner import prepare_beir_index
 
     settings = replace(Settings.from_env(), backend="local")
     index = Path(prepare_beir_index(beir, settings, cache, show_progress=True).index_dir)
@@ -68,7 +64,7 @@ def copy_eval_index(beir: Path, cache: Path, settings: Settings) -> Path:
     from search.backends import DocumentUpdate, open_writer
     from search.backends.local import LocalBackend
     from search.backends.local.backend import read_embeddings
-    from search.evaluate.runner import cache_key
+    from ingest.beir import cache_key
 
     local = LocalBackend.open(cache / cache_key(beir, replace(settings, backend="local")))
     target = cache / cache_key(beir, settings)
@@ -102,7 +98,7 @@ def tiled_updates(chunks: list[Any], vectors: np.ndarray, size: int) -> list[Any
         by_doc.setdefault(chunk.doc_id, []).append(row)
     updates, total, tile = [], 0, 0
     while total < size:
-        rng = np.random.default_rng(bench_run.SEED + tile)
+        rng = np.random.default_rng(common.SEED + tile)
         for doc_id, rows in by_doc.items():
             if total >= size:
                 break
@@ -110,7 +106,7 @@ def tiled_updates(chunks: list[Any], vectors: np.ndarray, size: int) -> list[Any
             vecs = vectors[rows]
             new_id = doc_id if tile == 0 else f"{doc_id}~t{tile}"
             if tile:
-                vecs = vecs + rng.standard_normal(vecs.shape, dtype=np.float32) * bench_run.TILE_NOISE
+                vecs = vecs + rng.standard_normal(vecs.shape, dtype=np.float32) * common.TILE_NOISE
                 vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             first = chunks[rows[0]]
             source = first.source if tile == 0 else f"{first.source}#t{tile}"
@@ -170,11 +166,11 @@ def worker(args: argparse.Namespace) -> None:
         import faiss  # noqa: F401
     else:
         import pymilvus  # noqa: F401
-    rss0 = bench_run.rss_mb()
+    rss0 = common.rss_mb()
     t0 = time.perf_counter()
     backend = open_backend(settings)
     load_s = time.perf_counter() - t0
-    rss_index = bench_run.rss_mb() - rss0
+    rss_index = common.rss_mb() - rss0
     fusion = FusionParams(
         mode=settings.fusion_mode,
         k=settings.rrf_k,
@@ -190,7 +186,7 @@ def worker(args: argparse.Namespace) -> None:
         t2 = time.perf_counter()
         fuse(bm25, dense, fusion)
         t3 = time.perf_counter()
-        if i >= bench_run.WARMUP:
+        if i >= common.WARMUP:
             for name, value in (
                 ("bm25", t1 - t0),
                 ("dense", t2 - t1),
@@ -207,7 +203,7 @@ def worker(args: argparse.Namespace) -> None:
     result = {
         "chunks": len(backend),
         "queries": len(stages["bm25"]),
-        "stages_ms": {name: bench_run.pct(values) for name, values in stages.items()},
+        "stages_ms": {name: common.pct(values) for name, values in stages.items()},
         "load_s": load_s,
         "rss_index_mb": rss_index,
         "server_rss_mb": server_mb,
@@ -284,10 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     chunks, vectors = pool(args.beir, args.cache)
-    texts = bench_run.load_queries(args.beir, args.queries)
-    from ingest.embed import Embedder
+    texts = load_queries(args.beir, args.queries)
+    from search.embedding import make_embedder
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+    embedder = make_embedder(settings)
     (args.out / "queries.json").write_text(json.dumps(texts), encoding="utf-8")
     np.save(args.out / "queries.npy", np.stack([embedder.embed_query(t) for t in texts]), allow_pickle=False)
     del embedder
@@ -305,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print(
         f"\nreal pool: {len(chunks):,} chunks of {args.beir.name}; "
-        f"{args.queries} queries after {bench_run.WARMUP} warm-up"
+        f"{args.queries} queries after {common.WARMUP} warm-up"
     )
     print(table(rows))
     return 0
