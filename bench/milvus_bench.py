@@ -61,10 +61,10 @@ def copy_eval_index(beir: Path, cache: Path, settings: Settings) -> Path:
     """Commit the local evaluation index of `beir` (its chunks and stored vectors) into the index the
     evaluation uses for `settings.backend`, so `python -m search.evaluate --backend milvus` finds every
     document unchanged and embeds nothing. Returns that index folder."""
+    from ingest.beir import cache_key
     from search.backends import DocumentUpdate, open_writer
     from search.backends.local import LocalBackend
     from search.backends.local.backend import read_embeddings
-    from ingest.beir import cache_key
 
     local = LocalBackend.open(cache / cache_key(beir, replace(settings, backend="local")))
     target = cache / cache_key(beir, settings)

@@ -241,22 +241,18 @@ def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None)
     """A file source with the settings' limits, in a worker process if `isolate_loading`."""
     if src.path is None:
         return src.load()
+    limits = {
+        "max_bytes": src.max_bytes,
+        "doc_id": src.doc_id,
+        "source": src.source,
+        "max_pages": settings.max_pdf_pages,
+        "max_chars": settings.max_file_chars,
+    }
     if not settings.isolate_loading:
-        return load_file(
-            src.path,
-            max_bytes=src.max_bytes,
-            doc_id=src.doc_id,
-            source=src.source,
-            max_pages=settings.max_pdf_pages,
-            max_chars=settings.max_file_chars,
-        )
+        return load_file(src.path, **limits)
     return load_isolated(
         src.path,
-        max_bytes=src.max_bytes,
-        doc_id=src.doc_id,
-        source=src.source,
-        max_pages=settings.max_pdf_pages,
-        max_chars=settings.max_file_chars,
+        **limits,
         timeout_s=settings.load_timeout_s,
         memory_mb=settings.load_memory_mb,
         cancelled=cancelled,
