@@ -109,14 +109,15 @@ def test_the_command_lines_work_unchanged_with_backend_milvus(tmp_path, capsys):
         assert ingest_main([str(root), *flags]) == 0
         assert "up to date" in capsys.readouterr().out
         (root / "cheese.pdf").unlink()
-        assert ingest_main([str(root), *flags]) == 0
+        assert ingest_main([str(root), *flags, "--prune"]) == 0  # ingest removes only when asked
         capsys.readouterr()
         assert search_main(["volcano eruption lava", *flags, "--no-rerank", "--json"]) == 0
         result = json.loads(capsys.readouterr().out)
-        assert set(result["stages"]) == {"bm25", "dense", "fused"}
-        cited = {h["citation"] for stage in result["stages"].values() for h in stage}
+        assert result["fused"] and result["reranked"] == []  # the /search shape, fused list alone
+        cited = {h["citation"] for h in result["fused"]}
         assert not any(c.startswith("cheese.pdf") for c in cited), "the removed file is gone"
-        assert result["stages"]["bm25"][0]["chunk"]["source"].endswith("volcano.md")
+        bm25_first = [h for h in result["fused"] if h["ranks"].get("bm25") == 1]
+        assert bm25_first and bm25_first[0]["file"] == "volcano.md"
     finally:
         release_embedded(str(index / "milvus.db"))
     bad = ["--index", str(index), "--backend", "milvus", "--milvus-collection", "no-such"]

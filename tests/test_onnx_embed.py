@@ -131,4 +131,4 @@ def test_cli_search_without_a_local_reranker_never_imports_torch(tmp_path, onnx,
     status = json.loads(lines[-1])
     result = json.loads("\n".join(lines[:-1]))
     assert status == {"code": 0, "heavy": []}
-    assert result["stages"]["fused"][0]["chunk"]["text"].startswith("Pumice")
+    assert result["fused"][0]["text"].startswith("Pumice")
