@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from ingest import pipeline
+from ingest import sources
 from ingest.load import default_doc_id
 from ingest.pipeline import file_sources, run_ingest
 from ingest.sources import _DocIds
@@ -54,7 +54,7 @@ def test_ids_fall_back_when_the_id_scheme_disagrees(tmp_path, monkeypatch) -> No
     def other_scheme(path: Path) -> str:
         return hashlib.md5(str(Path(path).resolve()).encode()).hexdigest()[:16]
 
-    monkeypatch.setattr(pipeline, "default_doc_id", other_scheme)
+    monkeypatch.setattr(sources, "default_doc_id", other_scheme)
     ids = _DocIds()
     assert [ids(p) for p in files * 2] == [other_scheme(p) for p in files * 2]
 
