@@ -153,3 +153,10 @@ def test_a_cited_pdf_page_is_shown_with_a_link_to_that_page(cb: Callbacks) -> No
     assert view.image.parent == Path(cb.service.settings.page_cache_dir)
     assert f"page {chunk.page_start} of" in view.note and chunk.file_name in view.note
     assert view.link.startswith("/gradio_api/file=") and view.link.endswith(f"#page={chunk.page_start}")
+
+
+def test_a_closed_tab_leaves_no_kept_first_stage(cb: Callbacks) -> None:
+    cb.first_stage("closing", form(cb))
+    assert "closing" in cb._first
+    cb.forget("closing")
+    assert "closing" not in cb._first

@@ -151,6 +151,11 @@ class Callbacks(Evaluating):
         )
         return cards.no_reranker_card(self.service.reranker_status, origin)
 
+    def forget(self, session: str | None) -> None:
+        """Drop a closed tab's kept first stage (its rerank step will never come)."""
+        if session:
+            self._first.pop(session, None)
+
     def _fusion(self, base: FusionParams, form: SearchForm) -> FusionParams:
         if form.mode is None and form.alpha is None:
             return base

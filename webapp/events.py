@@ -215,6 +215,7 @@ class Events:
         return (str(view.image) if view.image else None), f'<div class="hs-foot">{note}</div>'
 
     def end_session(self, request: gr.Request) -> None:
+        self.cb.forget(request.session_hash)
         self.service.drop_session(request.session_hash)
 
     def placeholder(self, note: str) -> str:

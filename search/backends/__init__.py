@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from search.backends.base import DocumentInfo, DocumentUpdate, IndexBackend, IndexWriter, Scored
 from search.errors import SearchError
@@ -48,25 +49,25 @@ def open_writer(settings: Settings) -> IndexWriter:
             uri=settings.milvus_uri,
             token=settings.milvus_token,
             collection=settings.milvus_collection,
-            vector_index=settings.vector_index,
-            hnsw_m=settings.hnsw_m,
-            bm25_k1=settings.bm25_k1,
-            bm25_b=settings.bm25_b,
-            bm25_stemmer=settings.bm25_stemmer,
-            bm25_stopwords=settings.bm25_stopwords,
+            **_index_params(settings),
         )
     from search.backends.local import LocalWriter
 
     return LocalWriter(
-        Path(settings.index_dir),
-        vector_index=settings.vector_index,
-        hnsw_m=settings.hnsw_m,
-        hnsw_ef_search=settings.hnsw_ef_search,
-        bm25_k1=settings.bm25_k1,
-        bm25_b=settings.bm25_b,
-        bm25_stemmer=settings.bm25_stemmer,
-        bm25_stopwords=settings.bm25_stopwords,
+        Path(settings.index_dir), hnsw_ef_search=settings.hnsw_ef_search, **_index_params(settings)
     )
+
+
+def _index_params(settings: Settings) -> dict[str, Any]:
+    """What every engine's writer builds an index with: the vector index and the BM25 parameters."""
+    return {
+        "vector_index": settings.vector_index,
+        "hnsw_m": settings.hnsw_m,
+        "bm25_k1": settings.bm25_k1,
+        "bm25_b": settings.bm25_b,
+        "bm25_stemmer": settings.bm25_stemmer,
+        "bm25_stopwords": settings.bm25_stopwords,
+    }
 
 
 def _backend(settings: Settings) -> str:
