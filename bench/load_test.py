@@ -10,6 +10,10 @@ queries from a fixed list; the ingest client calls `/ingest` once with K generat
 spaces, which used to freeze the server). It only talks to 127.0.0.1 / localhost, and it stops by
 itself: no request starts after T seconds, a request is abandoned after `--request-timeout`, and
 the process exits once the figures are printed.
+
+`--queries` picks the mix: "mixed" (default) adds the sample's judged example queries to the fixed
+list, "judged" uses only those: the server then computes NDCG on every call, as it does for a
+visitor clicking the examples (serve the sample index).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ QUERIES = (
     "the and of",
     "quarterly revenue growth",
 )
+#: The sample's example queries, each with shipped judgments (the sample index must be the one served).
+SAMPLE_QUERIES = Path(__file__).resolve().parents[1] / "data" / "sample_queries.json"
+
+
+def query_mix(kind: str) -> list[str]:
+    """The queries clients pick from: "plain" (unjudged), "judged" (the sample's examples) or "mixed"."""
+    judged = [e["query"] for e in json.loads(SAMPLE_QUERIES.read_text(encoding="utf-8"))]
+    return {"plain": list(QUERIES), "judged": judged, "mixed": [*QUERIES, *judged]}[kind]
 
 
 @dataclass
@@ -76,9 +88,9 @@ def make_client(url: str) -> Any:
 
 
 def search_client(client: Any, args: argparse.Namespace, deadline: float, tally: Tally, seed: int) -> None:
-    rng = random.Random(seed)
+    rng, queries = random.Random(seed), query_mix(args.queries)
     while time.monotonic() < deadline:
-        query = rng.choice(QUERIES)
+        query = rng.choice(queries)
         t0 = time.perf_counter()
         try:
             job = client.submit(query, args.top_k, rerank=args.rerank, api_name="/search")
@@ -174,6 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "clients": args.clients,
         "seconds": args.seconds,
         "rerank": args.rerank,
+        "queries": args.queries,
         "requests_ok": len(lat),
         "errors": sum(tally.errors.values()),
         "error_kinds": dict(tally.errors.most_common(5)),
@@ -198,7 +211,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_summary(s: dict[str, Any]) -> None:
-    print(f"{s['clients']} clients x {s['seconds']} s against {s['url']} (rerank={s['rerank']})")
+    shown = f"rerank={s['rerank']}, queries {s['queries']}"
+    print(f"{s['clients']} clients x {s['seconds']} s against {s['url']} ({shown})")
     print(f"  requests ok {s['requests_ok']}, errors {s['errors']}, throughput {s['throughput_rps']:.1f}/s")
     print(
         f"  latency ms: p50 {s['p50_ms']:.0f}, p95 {s['p95_ms']:.0f}, p99 {s['p99_ms']:.0f}, "
@@ -224,6 +238,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--queries", choices=("mixed", "plain", "judged"), default="mixed")
     parser.add_argument(
         "--request-timeout", type=float, default=60.0, help="seconds before a search is abandoned"
     )
