@@ -5,6 +5,20 @@ Concurrency: first-stage searches run in parallel; reranking and ingest take the
 (the reranker's own lock), so they run one at a time. An ingest writes a new index version and only
 then swaps in a new `Searcher`; searches already running keep theirs, so they never fail and never
 see a half-built index.
+
+Objects every request thread shares, and why that is safe (each is also noted where it is made):
+- the index version (`Searcher`: FAISS index, `LexicalIndex`, chunk list): read only, never changed
+  in place; FAISS CPU `search` is const and may run from many threads at once.
+- the embedder: the ONNX Runtime `InferenceSession` (`run` is thread-safe) with one `tokenizers`
+  object per thread; the torch backend's query tokenizer copy is behind its `_query_lock`.
+- BM25 stemming: one PyStemmer object per thread (`lexical._stemmer`), so no lock.
+- the reranker: behind `model_lock` (the reranker's own lock), which ingest and removal take too.
+- NDCG per search: plain numpy (`search.metrics.ranking_ndcg`); ranx (numba parallel code, which
+  aborts the process when two threads enter it) only behind `search.metrics.RANX_LOCK`.
+- PDFium (not thread-safe at all): only in `webapp.page_image`, behind its `_pdfium_lock`; ingest
+  parses PDFs with pypdf in a worker process (`ingest.isolate`).
+- session state: `Sessions._lock`; judgment files: `search.judgments._lock`; this service's own
+  maps (last results, closing sessions): `self._lock`.
 """
 
 from __future__ import annotations
