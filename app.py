@@ -37,7 +37,7 @@ import gradio as gr
 from search.models import Scope
 from search.rerank.zerogpu import zero_gpu_active
 from search.settings import Settings, add_arguments
-from webapp import cards
+from webapp import cards, logclip
 from webapp.api import Api
 from webapp.callbacks import Callbacks
 from webapp.css import CSS, theme
@@ -310,6 +310,7 @@ def wire_rest(ev: Events, s: SimpleNamespace, d: SimpleNamespace, e: SimpleNames
 
 def build_app(service: SearchService) -> gr.Blocks:
     """All widgets and events, queued; `launch_kwargs` holds what `launch()` needs."""
+    logclip.install()  # no log line echoes more than a few hundred characters of a client's input
     cb = Callbacks(service)
     ev, api = Events(cb), Api(cb)
     examples = load_example_queries(Path(service.settings.sample_dir).parent / "sample_queries.json")
