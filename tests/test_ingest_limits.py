@@ -60,7 +60,67 @@ def test_a_page_over_the_decompression_cap_is_reported_by_number(tmp_path: Path)
         doc = load_file(path, max_bytes=MB)
     assert "Short page one" in doc.pages[0] and doc.pages[1] == "" and "three" in doc.pages[2]
     assert len(doc.notes) == 1
-    assert doc.notes[0].startswith("page 2 left out: its text could not be extracted (")
+    assert doc.notes[0].startswith("page 2 left out: it inflates past pypdf's safety limits")
+    assert "at most 1,000 bytes (zlib_maximum_output_length)" in doc.notes[0]
+
+
+def test_a_pdf_whose_pages_all_inflate_past_the_cap_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    """Not "no extractable text": the reason is the limit (a decompression bomb)."""
+    import pypdf
+
+    path = make_pdf(tmp_path / "capped.pdf", [PAGE * 20, PAGE * 20])
+    with pypdf.apply_configuration(zlib_maximum_output_length=1000), pytest.raises(LoadError) as exc:
+        load_file(path, max_bytes=MB)
+    reason = str(exc.value)
+    assert "refused: page 1 inflates past pypdf's safety limits (a decompression bomb?)" in reason
+    assert "at most 1,000 bytes" in reason and "(and 1 more such pages)" in reason
+
+
+def bomb_pdf(path: Path, inflated: int, *, image: bool = False) -> Path:
+    """One page whose content stream (or, with `image`, an image on it) is `inflated` bytes that
+    deflate about 1000:1, and no font (so text extraction never decodes it)."""
+    import zlib
+
+    data = zlib.compress(b" " * inflated, 9)
+    head = b"/Length %d /Filter /FlateDecode" % len(data)
+    if image:
+        side = int(inflated**0.5)
+        head += b" /Type /XObject /Subtype /Image /Width %d /Height %d" % (side, side)
+        head += b" /ColorSpace /DeviceGray /BitsPerComponent 8"
+        page, draw = (
+            b"/Contents 5 0 R /Resources << /XObject << /Im1 4 0 R >> >>",
+            b"q 100 0 0 100 0 0 cm /Im1 Do Q",
+        )
+    else:
+        page, draw = b"/Contents 4 0 R", b"BT ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] %s >>" % page,
+        b"<< %s >>\nstream\n%s\nendstream" % (head, data),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(draw), draw),
+    ]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.mark.parametrize("image", [False, True])
+def test_a_real_decompression_bomb_is_refused_in_the_worker_with_the_limit(
+    tmp_path: Path, image: bool
+) -> None:
+    """100 KB that inflate to 100 MB, with pypdf's default cap (75 MB), in the isolated loader: it
+    was "no extractable text" (no font, so pypdf's text extraction never decoded the stream)."""
+    path = bomb_pdf(tmp_path / "bomb.pdf", 100_000_000, image=image)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(LoadError, match=r"refused: page 1 inflates past .*at most 75,000,000 bytes"):
+        load_isolated(path, max_bytes=MB, timeout_s=60)
 
 
 def test_isolated_load_equals_in_process_load(tmp_path: Path) -> None:
