@@ -10,6 +10,7 @@ from pathlib import PurePath
 
 from search.compare import movement_text, went_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
+from search.passage import separate_headings
 from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
 from webapp.markdown_view import is_markdown, render_markdown
 
@@ -155,11 +156,18 @@ def hit_card(
         f'<summary><div class="hs-head"><span class="hs-rank">#{rank}</span>{badge}'
         f'<span class="hs-cite">{html.escape(hit.chunk.citation())}</span>{rel}'
         f'<span class="hs-score">score {format_score(hit.score(stage))}</span></div>'
-        f'<div class="hs-snippet">{snippet(hit.chunk.text, terms)}</div></summary>'
+        f'<div class="hs-snippet">{snippet(snippet_text(hit), terms)}</div></summary>'
         f"{stage_table(hit, candidates)}"
         f'<div class="hs-full">{full_text(hit, terms)}</div>'
         "</details>"
     )
+
+
+def snippet_text(hit: Hit) -> str:
+    """What a snippet is cut from: a PDF passage with " — " after each section heading, so the
+    heading does not run into the sentence after it."""
+    chunk = hit.chunk
+    return separate_headings(chunk.text) if chunk.page_start is not None else chunk.text
 
 
 def full_text(hit: Hit, terms: QueryTerms) -> str:
