@@ -4,11 +4,10 @@ rank and score on expanding. Pure functions from engine objects to HTML."""
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
-from search.compare import movement_text, went_text
+from search.compare import format_score, movement_text, went_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
 from search.passage import separate_headings
 from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
@@ -31,14 +30,6 @@ STAGE_SCORES_NOTE = (
     "similarity of meanings; fusion by RRF adds 1/(k + rank) per list (at most about 0.033 with k = 60), "
     "weighted fusion mixes scores scaled to 0–1; the reranker gives its own relevance score."
 )
-
-
-def format_score(score: float | None) -> str:
-    """One format for every score: 4 decimals (RRF scores are around 0.016, reranker scores 0–1, BM25
-    scores tens), never a percentage, never "1" beside "0.9894"."""
-    if score is None or (isinstance(score, float) and math.isnan(score)):
-        return "—"
-    return f"{score:.4f}"
 
 
 def model_label(name: str) -> str:
