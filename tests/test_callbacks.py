@@ -160,3 +160,23 @@ def test_a_closed_tab_leaves_no_kept_first_stage(cb: Callbacks) -> None:
     assert "closing" in cb._first
     cb.forget("closing")
     assert "closing" not in cb._first
+
+
+JUDGED = "How much battery storage capacity did the grid operator have in the third quarter?"
+
+
+def test_ndcg_of_a_list_no_reranker_made_is_null_not_zero(cb: Callbacks) -> None:
+    """`/search` said `ndcg_at_10.reranked: 0.0` when no reranker ran; it is null, and the app shows
+    no NDCG for the missing list either."""
+    from webapp.api import Api
+
+    api = Api(cb)
+    off = api.search(JUDGED, top_k=5, rerank=False)
+    assert off["reranked"] == [] and off["ndcg_at_10"]["reranked"] is None
+    assert isinstance(off["ndcg_at_10"]["fused"], float)  # the judged query still scores its hybrid list
+    on = api.search(JUDGED, top_k=5, rerank_depth=10)
+    assert on["reranked"] and isinstance(on["ndcg_at_10"]["reranked"], float)
+
+    view = cb.first_stage(None, form(cb, JUDGED, rerank=False))
+    assert "NDCG@10" in view.left and "NDCG@10" not in view.right and "0.00" not in view.right
+    assert view.gain == ""  # no "NDCG@10 0.61 → 0.00" line

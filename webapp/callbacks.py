@@ -291,7 +291,10 @@ class DocumentsView:
 
 def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> float | None:
     """NDCG@k of a shown list in the unit of the marks (a judged passage, or a document judged as a
-    whole at its best chunk), as the evaluation ranks; None without a relevant judgment."""
+    whole at its best chunk), as the evaluation ranks; None without a relevant judgment, and None
+    for a list that was never made (no reranker ran): that is no list, not a list that scored 0."""
+    if not hits:
+        return None
     by_passage = judgments.passage_judged_docs(grades)
     return ranking_ndcg([judgments.unit_of(h.chunk, grades, by_passage) for h in hits], grades, k)
 
