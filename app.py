@@ -223,7 +223,8 @@ def evaluate_tab(cb: Callbacks) -> SimpleNamespace:
         w.rerank = gr.Checkbox(
             value=status.loaded and status.device != "cpu",
             interactive=status.loaded,
-            label="Include reranking (slow on CPU)",
+            label="Include reranking (slow on CPU)" if status.loaded else "Include reranking",
+            info=None if status.loaded else "unavailable: no reranker runs on this server",
             scale=1,
         )
     with gr.Row():

@@ -180,3 +180,28 @@ def test_ndcg_of_a_list_no_reranker_made_is_null_not_zero(cb: Callbacks) -> None
     view = cb.first_stage(None, form(cb, JUDGED, rerank=False))
     assert "NDCG@10" in view.left and "NDCG@10" not in view.right and "0.00" not in view.right
     assert view.gain == ""  # no "NDCG@10 0.61 → 0.00" line
+
+
+def test_the_evaluate_tab_names_the_collection_and_says_why_reranked_columns_are_absent(
+    cb: Callbacks,
+) -> None:
+    from search.models import RerankAttempt, RerankerStatus
+    from webapp.evaluating import rerank_note
+
+    table = cb.shipped_table(None, "main")
+    label = cb.scope_label(Scope.MAIN)
+    assert f"| {label} (sample) |" in table and "| index (" not in table  # as the Search tab names it
+    # the tiny reranker runs on CPU: the box can be ticked, and the note says so
+    assert "Tick “Include reranking” and press Evaluate" in table
+
+    none = RerankerStatus(
+        name="",
+        backend="none",
+        choice="none: no GPU for zerank-1",
+        attempts=(RerankAttempt("zerank-1", "no GPU", "run on a machine with a GPU"),
+                  RerankAttempt("hosted zerank-1", "no key", "set ZEROENTROPY_API_KEY")),
+    )  # fmt: skip
+    note = rerank_note(none)
+    assert "no reranker runs on this server (none: no GPU for zerank-1)" in note
+    assert "run on a machine with a GPU; or set ZEROENTROPY_API_KEY" in note and "tick" not in note.lower()
+    assert "SEARCH_RERANKER=auto" in rerank_note(RerankerStatus(name="", backend="none"))
