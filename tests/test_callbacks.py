@@ -205,3 +205,23 @@ def test_the_evaluate_tab_names_the_collection_and_says_why_reranked_columns_are
     assert "no reranker runs on this server (none: no GPU for zerank-1)" in note
     assert "run on a machine with a GPU; or set ZEROENTROPY_API_KEY" in note and "tick" not in note.lower()
     assert "SEARCH_RERANKER=auto" in rerank_note(RerankerStatus(name="", backend="none"))
+
+
+def test_an_upload_reports_its_steps_in_words(cb: Callbacks, tmp_path: Path) -> None:
+    """What the one progress display shows: each file read, the passages embedded, the write."""
+    files = []
+    for i, topic in enumerate(("tides", "kites")):
+        path = tmp_path / f"{topic}.txt"
+        path.write_text(f"Notes on {topic}. " + f"The {topic} log has entry {i}. " * 60, encoding="utf-8")
+        files.append(str(path))
+    heard: list[tuple[str, int, int]] = []
+    report = cb.ingest("s-upload", files, lambda words, done, total: heard.append((words, done, total)))
+    cb.service.drop_session("s-upload")
+    assert "Indexed 2 files" in report
+    words = [w for w, _, _ in heard]
+    assert words[:2] == ["Reading file 1 of 2: tides.txt", "Reading file 2 of 2: kites.txt"]
+    embedding = [(w, d, t) for w, d, t in heard if w.startswith("Embedding")]
+    total = embedding[-1][2]
+    assert embedding[0] == (f"Embedding 0 of {total} passages", 0, total)
+    assert embedding[-1] == (f"Embedding {total} of {total} passages", total, total)
+    assert words[-1] == "Writing the index" and all(0 <= d <= t for _, d, t in heard)
