@@ -193,7 +193,7 @@ def documents_tab(cb: Callbacks) -> SimpleNamespace:
         file_count="multiple", file_types=UPLOAD_TYPES, label="Upload documents", elem_id="upload"
     )
     w.add_btn = gr.Button("Add to index", variant="primary", elem_id="add-btn")
-    w.ingest_out = gr.HTML(elem_id="ingest-report", min_height=110)  # where the upload's progress shows
+    w.ingest_out = gr.HTML(elem_id="ingest-report")  # where the upload's progress shows (css.py)
     headers = ["File", "Title", "Pages", "Passages"]
     w.doc_table = gr.Dataframe(
         headers=headers, interactive=False, label="Indexed documents" if service.shared else "Your documents"
@@ -213,7 +213,7 @@ def documents_tab(cb: Callbacks) -> SimpleNamespace:
 def evaluate_tab(cb: Callbacks) -> SimpleNamespace:
     status, w = cb.service.reranker_status, SimpleNamespace()
     gr.Markdown(EVALUATE_INTRO)
-    with gr.Row():
+    with gr.Row(elem_id="eval-controls"):
         w.split = gr.Dropdown(choices=[], label="Judgments", scale=2)
         w.max_queries = gr.Slider(1, 500, value=50, step=1, label="Queries at most", scale=2)
         w.rerank = gr.Checkbox(

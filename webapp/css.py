@@ -70,7 +70,8 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
   height: auto !important; max-height: none !important; object-fit: contain;}
 #page-image button:has(img), #page-image .image-frame, #page-image .image-container {height: auto !important;
   max-height: none !important; display: block;}
-#ingest-report .hs-foot:empty {display: none;}
+/* The upload's one progress display: room for its words and bar (the box is empty meanwhile). */
+#ingest-report {min-height: 4.5rem;}
 @media (max-width: 640px) {
   /* a phone: the intro folds to one line and the examples scroll sideways in one row, so the
      results start near the top (and a search scrolls to them) */
@@ -79,6 +80,9 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
   .hs-intro h1 {font-size: 1.25rem;}
   #examples .gallery {flex-wrap: nowrap !important; overflow-x: auto; padding-bottom: .3rem;}
   #examples .gallery-item {flex: 0 0 auto; max-width: 16rem;}
+  #eval-controls .form {flex-wrap: wrap;}
+  #eval-controls .form > .block {min-width: 100% !important;}
+  #eval-out table {display: block; overflow-x: auto; white-space: nowrap;}
   #query-row {flex-direction: column; align-items: stretch;}
   #query-row > * {min-width: 0 !important; width: 100%;}
   #search-btn {max-width: none; width: 100%;}
