@@ -39,7 +39,11 @@ from search.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IngestReport", "Source", "file_sources", "run_ingest"]
+__all__ = ["IngestProgress", "IngestReport", "Source", "file_sources", "run_ingest"]
+
+#: Progress for a person, in words: ("Reading file 2 of 5: report.pdf", 2, 5), ("Embedding 40 of 58
+#: passages", 40, 58). Any step of the ingest may call it (a loader reading pages: "OCR page 3 of 12").
+IngestProgress = Callable[[str, int, int], None]
 
 
 def run_ingest(
@@ -56,9 +60,11 @@ def run_ingest(
     manifest_extra: dict[str, Any] | None = None,
     show_progress: bool = True,
     cancelled: Callable[[], bool] | None = None,
+    progress: IngestProgress | None = None,
 ) -> IngestReport:
     """Add new and changed `sources` to the index and commit once. `prune` also removes indexed
     documents not among `sources` (the index then mirrors them); `remove` names doc_ids to drop.
+    `progress` hears each step in words (the app's upload shows it; the CLI draws tqdm bars).
 
     `cancelled` (e.g. "has the client gone?") is checked between files and embedding batches;
     when it turns true, `IngestCancelled` is raised and nothing is written."""
@@ -75,7 +81,9 @@ def run_ingest(
         todo, keep, seen, dropped = _plan(sources, old_docs, rebuild, set(remove), prune, report)
         report.seconds["scan"] = time.perf_counter() - t_start
 
-        updates, failed = _prepare(todo, settings, embedder, chunker, report, show_progress, cancelled)
+        updates, failed = _prepare(
+            todo, settings, embedder, chunker, report, show_progress, cancelled, progress
+        )
         if not rebuild:
             _keep_failed(failed, old_docs, keep, dropped, report)
         report.removed = sorted(old_docs[d].source for d in dropped if d in old_docs)
@@ -85,6 +93,8 @@ def run_ingest(
 
         if report.changed or report.rebuilt:
             _check(cancelled)
+            if progress is not None:
+                progress("Writing the index", 1, 1)
             t0 = time.perf_counter()
             manifest = {**old_manifest, **_params_for(settings), **(manifest_extra or {})}
             manifest["embedding"]["dim"] = _dim(updates, old_manifest, embedder, settings)
@@ -151,6 +161,7 @@ def _prepare(
     report: IngestReport,
     show_progress: bool,
     cancelled: Callable[[], bool] | None = None,
+    progress: IngestProgress | None = None,
 ) -> tuple[list[DocumentUpdate], set[str]]:
     """Load and chunk every source to do; their chunks are embedded on a background thread while
     the next files are loaded and chunked (`ingest.embed`)."""
@@ -163,7 +174,9 @@ def _prepare(
     background = BackgroundEmbedder(embedder, show_progress=show_progress) if cancelled is None else None
     try:
         submit = background.submit if background is not None else None
-        loaded, failed = _load_and_chunk(todo, settings, chunker, report, show_progress, cancelled, submit)
+        loaded, failed = _load_and_chunk(
+            todo, settings, chunker, report, show_progress, cancelled, submit, progress
+        )
         t1 = time.perf_counter()
         report.seconds["load+chunk"] = t1 - t0
         if not loaded:
@@ -172,7 +185,8 @@ def _prepare(
             matrix = background.finish()  # waits for the windows still in the model
         else:
             texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
-            matrix = _embed(embedder, texts, show_progress, cancelled, max(1, settings.embed_batch_size) * 8)
+            group = max(1, settings.embed_batch_size) * (1 if progress else 8)  # finer steps to report
+            matrix = _embed(embedder, texts, show_progress, cancelled, group, progress)
         report.seconds["embed"] = time.perf_counter() - t1
     finally:
         if background is not None:
@@ -201,6 +215,7 @@ def _load_and_chunk(
     show_progress: bool,
     cancelled: Callable[[], bool] | None,
     submit: Callable[[list[str]], None] | None = None,
+    progress: IngestProgress | None = None,
 ) -> tuple[list[tuple[Source, Document, list[Chunk]]], set[str]]:
     """Documents and their chunks, each file's chunk texts handed to `submit` as soon as it is
     chunked; a file that fails or would pass `max_ingest_chunks` is skipped with its reason, and
@@ -212,8 +227,10 @@ def _load_and_chunk(
     loaded = []
     failed: set[str] = set()
     total = 0
-    for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
+    for number, src in enumerate(tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress), 1):
         _check(cancelled)
+        if progress is not None:
+            progress(f"Reading file {number} of {len(todo)}: {src.source}", number - 1, len(todo))
         try:
             doc = _load(src, settings, cancelled)
             chunks = chunker.chunk(doc)
@@ -265,15 +282,21 @@ def _embed(
     show_progress: bool,
     cancelled: Callable[[], bool] | None,
     group: int,
+    progress: IngestProgress | None = None,
 ) -> np.ndarray:
-    """All vectors in one call, or, with a cancellation hook, in groups with a check between."""
-    if cancelled is None:
+    """All vectors in one call, or, with a cancellation hook or a progress callback, in groups with
+    a check (and a progress report) between."""
+    if cancelled is None and progress is None:
         return embedder.embed(texts, show_progress=show_progress)
-    parts = []
-    for start in tqdm(range(0, len(texts), group), desc="embed", unit="batch", disable=not show_progress):
+    parts, total = [], len(texts)
+    for start in tqdm(range(0, total, group), desc="embed", unit="batch", disable=not show_progress):
         _check(cancelled)
+        if progress is not None:
+            progress(f"Embedding {start} of {total} passages", start, total)
         parts.append(embedder.embed(texts[start : start + group]))
     _check(cancelled)
+    if progress is not None:
+        progress(f"Embedding {total} of {total} passages", total, total)
     return np.concatenate(parts)
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ingest.chunk import Chunker
 from ingest.load import MB
-from ingest.pipeline import IngestReport, run_ingest
+from ingest.pipeline import IngestProgress, IngestReport, run_ingest
 from ingest.sample import ensure_index
 from ingest.uploads import inside, safe_filename, stage_uploads, upload_sources
 from search.backends import DocumentInfo, open_backend, open_writer
@@ -197,7 +197,12 @@ class SearchService(Judging):
     # -- ingest and removal --
 
     def ingest(
-        self, session: str | None, paths: Sequence[str | Path], *, show_progress: bool = True
+        self,
+        session: str | None,
+        paths: Sequence[str | Path],
+        *,
+        show_progress: bool = True,
+        progress: IngestProgress | None = None,
     ) -> IngestReport:
         """Add uploaded files to the session's collection (or the main index when shared), then swap
         in a searcher over the new version. Files that fail are reported by name and change nothing."""
@@ -219,6 +224,7 @@ class SearchService(Judging):
                 skipped=skipped,
                 show_progress=show_progress,
                 cancelled=(lambda: session in self._closing) if session else None,
+                progress=progress,
             )
             failed = {name for name, _ in report.skipped}
             for path in staged:  # keep no copy of a file that was not indexed
