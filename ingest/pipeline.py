@@ -67,13 +67,10 @@ def run_ingest(
     """Add new and changed `sources` to the index and commit once. `prune` also removes indexed
     documents not among `sources` (the index then mirrors them); `remove` names doc_ids to drop.
 
-    `cancelled` (e.g. "has the client gone?") is checked between files and embedding groups of
-    `embed_group` chunks (default `embed_batch_size` x 8); when it turns true, `IngestCancelled` is
-    raised and nothing is written. `budget` (default: `max_ingest_chunks`, no time limit) bounds
-    the new chunks and the seconds of this run."""
+    `cancelled` ("has the client gone?") is checked between files and groups of `embed_group` chunks
+    (default `embed_batch_size` x 8): `IngestCancelled`, nothing written. `budget` (default:
+    `max_ingest_chunks`, no time limit) bounds the new chunks and the seconds of this run."""
     t_start = time.perf_counter()
-    budget = budget or Budget.for_cli(settings)
-    group = embed_group or max(1, settings.embed_batch_size) * 8
     report = IngestReport(index_dir=str(settings.index_dir), skipped=list(skipped))
     sources = list(sources)
     with writer.locked():
@@ -86,7 +83,8 @@ def run_ingest(
         todo, keep, seen, dropped = _plan(sources, old_docs, rebuild, set(remove), prune, report)
         report.seconds["scan"] = time.perf_counter() - t_start
 
-        work = _Work(settings, embedder, chunker, budget, group, show_progress, cancelled)
+        budget, group = budget or Budget.for_cli(settings), embed_group or settings.embed_batch_size * 8
+        work = _Work(settings, embedder, chunker, budget, max(1, group), show_progress, cancelled)
         updates, failed = _prepare(todo, work, report)
         if not rebuild:
             _keep_failed(failed, old_docs, keep, dropped, report)
