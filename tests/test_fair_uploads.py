@@ -17,7 +17,7 @@ from ingest.budget import Budget, cut_rows
 from search.models import Scope
 from search.settings import Settings
 from tests.app_fixtures import copy_index, make_service, sample_index
-from webapp.scheduler import EmbedTurns, FolderLocks
+from webapp.scheduler import TURN_CHUNKS, TURN_SECONDS, EmbedTurns, FolderLocks, TurnEmbedder, turn_size
 from webapp.sessions import Sessions
 
 WORDS = [
@@ -66,6 +66,31 @@ def test_turns_are_first_come_first_served() -> None:
         order.append("long 2")
     thread.join(5)
     assert order == ["long 1", "other", "long 2"] and turns.granted == 3
+
+
+def test_turns_are_sized_from_the_measured_speed() -> None:
+    assert [turn_size(None), turn_size(0.01), turn_size(0.1), turn_size(0.3), turn_size(5.0)] == [
+        1,
+        TURN_CHUNKS,
+        int(TURN_SECONDS / 0.1),
+        1,
+        1,
+    ]
+
+    class Slow:
+        dim = 2
+
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def embed(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+            self.calls.append(len(texts))
+            time.sleep(0.3 * len(texts))  # 0.3 s a chunk: one chunk per turn
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+    inner, turns = Slow(), EmbedTurns()
+    vectors = TurnEmbedder(inner, turns).embed(["a", "b", "c"])  # type: ignore[arg-type]
+    assert vectors.shape == (3, 2) and inner.calls == [1, 1, 1] and turns.granted == 3
 
 
 def test_folder_locks_are_per_key_and_leave_nothing_behind() -> None:

@@ -41,3 +41,12 @@ def test_generated_upload_files(tmp_path: Path) -> None:
     hostile = load_test.make_files(tmp_path, 1, 10_000, "hostile")
     assert len(ordinary) == 2 and all(p.stat().st_size >= 10_000 for p in ordinary)
     assert hostile[0].suffix == ".md" and hostile[0].read_text().startswith("# x     ")
+
+
+def test_flood_upload_and_the_probe_options(tmp_path: Path) -> None:
+    (flood,) = load_test.make_files(tmp_path, 1, load_test.DEFAULT_BYTES["flood"], "flood")
+    assert flood.suffix == ".md" and flood.read_text() == "[" * 100_000
+    args = load_test.parse_args(
+        ["--ingest-kind", "flood", "--ingest-files", "1", "--clients", "0", "--probe", "3"]
+    )
+    assert (args.ingest_kind, args.probe, args.probe_delay, args.clients) == ("flood", 3, 5.0, 0)

@@ -2,10 +2,11 @@
 
 Uploads of different sessions run side by side: loading, parsing and chunking need no shared lock,
 and each writes its own collection. What they share is the embedding model, which on a CPU is the
-slow part (a chunk of 200 `[` takes ~0.2 s); it is taken in *turns* of `TURN_CHUNKS` chunks, granted
-in arrival order. An ingest asks for its next turn only after its last one ended, so it queues
-behind everyone already waiting: round-robin across the active uploads, and a one-line upload waits
-for at most one turn of each upload ahead of it, not for their whole files.
+slow part (a chunk of 200 `[` takes ~0.2 s idle, seconds on a loaded machine); it is taken in
+*turns* of about `TURN_SECONDS` (1 to `TURN_CHUNKS` chunks, sized from the upload's own measured
+speed), granted in arrival order. An ingest asks for its next turn only after its last one ended,
+so it queues behind everyone already waiting: round-robin across the active uploads, and a
+one-line upload waits for at most one turn of each upload ahead of it, not for their whole files.
 
 The locks, by name (`SearchService` holds one of each):
 
@@ -22,6 +23,7 @@ The locks, by name (`SearchService` holds one of each):
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,9 +33,12 @@ import numpy as np
 
 from search.embedding import Embedder
 
-#: Upload chunks per turn in the embedding model: ~2 s for the slowest chunks on a 2-core CPU
-#: (200 `[`), ~0.3 s for prose. Small turns bound what a small upload waits; batching still works.
+#: The most upload chunks per turn in the embedding model (and the pipeline's group between checks
+#: of cancellation and the time budget): ~0.3 s of prose on a 2-core CPU.
 TURN_CHUNKS = 8
+#: A turn is sized to take about this long at the upload's measured seconds per chunk (at least one
+#: chunk): short turns bound what a small upload waits, whatever the text and the machine's load.
+TURN_SECONDS = 0.5
 
 
 class EmbedTurns:
@@ -70,19 +75,38 @@ class EmbedTurns:
 
 
 class TurnEmbedder:
-    """The shared embedder for one upload: each `embed` call (one group of the pipeline's) runs in
-    one turn; everything else is the embedder's own."""
+    """The shared embedder for one upload: `embed` runs in turns of about `TURN_SECONDS` each, sized
+    from this upload's speed so far (its first turn is one chunk, to measure); everything else is
+    the embedder's own."""
 
     def __init__(self, inner: Embedder, turns: EmbedTurns) -> None:
         self.inner = inner
         self.turns = turns
+        self.seconds_per_chunk: float | None = None
 
     def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        with self.turns.turn():
+        texts, parts, start = list(texts), [], 0
+        if not texts:
             return self.inner.embed(texts)
+        while start < len(texts):
+            size = turn_size(self.seconds_per_chunk)
+            with self.turns.turn():
+                began = time.perf_counter()
+                parts.append(self.inner.embed(texts[start : start + size]))
+                took = time.perf_counter() - began
+            self.seconds_per_chunk = took / max(1, len(parts[-1]))
+            start += size
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+def turn_size(seconds_per_chunk: float | None) -> int:
+    """Chunks in the next turn: 1 before any measurement, then about `TURN_SECONDS` worth."""
+    if not seconds_per_chunk:
+        return 1
+    return max(1, min(TURN_CHUNKS, int(TURN_SECONDS / seconds_per_chunk)))
 
 
 class FolderLocks:
