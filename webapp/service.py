@@ -199,8 +199,8 @@ class SearchService(Judging):
         """Add uploaded files to the session's collection (or the main index when shared), then swap
         in a searcher over the new version. Files that fail are reported by name and change nothing.
 
-        Holds only this collection's lock; the embedding model is taken in turns of `TURN_CHUNKS`
-        chunks shared round-robin with other sessions' uploads. The upload's budget
+        Holds only this collection's lock; the embedding model is taken in short turns shared
+        round-robin with other sessions' uploads (`webapp.scheduler`). The upload's budget
         (`max_upload_chunks`, `max_upload_seconds`) refuses or cuts what is over it, with a reason."""
         if not paths:
             raise UploadError("no files given: choose PDF, .txt or .md files to upload")
