@@ -5,9 +5,10 @@ relevance marks and evaluation, and the `/search` and `/ingest` API endpoints.
 Only widgets and wiring live here: what each event does is `webapp.callbacks` (plain functions,
 adapted to widgets by `webapp.events`), presentation `webapp.cards` / `webapp.status`, sessions,
 uploads and judgments `webapp.service`, retrieval `search.pipeline`. Queues: first-stage searches run up
-to `SEARCH_CONCURRENCY` at a time (concurrency id "search"); reranking and ingest share one queue
-for the model (concurrency id "model", one at a time), and `SearchService.model_lock` serialises
-them for API callers too.
+to `SEARCH_CONCURRENCY` at a time (concurrency id "search"); reranking has one queue for the model
+(concurrency id "model", one at a time; `SearchService.model_lock` serialises it for API callers
+too). Uploads and removals run up to `UPLOAD_CONCURRENCY` at a time (concurrency id "upload"),
+scheduled fairly by the service (`webapp.scheduler`): a long upload never holds a small one.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ log = logging.getLogger("app")
 
 #: First-stage searches that may run at once (embedding a query and two index lookups: cheap).
 SEARCH_CONCURRENCY = 8
+#: Uploads (and removals) in progress at once, each session's own; their embedding takes turns.
+UPLOAD_CONCURRENCY = 4
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".markdown"]
 SETTINGS_FLAGS = [
     *("host", "port", "index_dir", "sample_dir", "upload_dir", "max_upload_mb", "shared_uploads"),
@@ -283,21 +286,22 @@ def wire_api(api: Api, d: SimpleNamespace) -> None:
         [d.api_files],
         [d.api_report],
         api_name="ingest",
-        concurrency_id="model",
-        concurrency_limit=1,
+        concurrency_id="upload",
+        concurrency_limit=UPLOAD_CONCURRENCY,
     )
     gr.api(api.documents, api_name="documents", **search)
-    gr.api(api.remove, api_name="remove", concurrency_id="model", concurrency_limit=1)
+    gr.api(api.remove, api_name="remove", concurrency_id="upload", concurrency_limit=UPLOAD_CONCURRENCY)
     gr.api(api.judge, api_name="judge", concurrency_limit=None)
 
 
 def wire_rest(ev: Events, s: SimpleNamespace, d: SimpleNamespace, e: SimpleNamespace) -> None:
     """Documents and evaluation."""
-    model = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
+    upload = {"concurrency_id": "upload", "concurrency_limit": UPLOAD_CONCURRENCY}
+    upload["api_visibility"] = "private"
     docs_out = [d.ingest_out, d.doc_table, d.remove_choice, s.scope, d.main_table]
     # one progress display, on the report box, not an overlay on each output
-    d.add_btn.click(ev.ingest, [d.files], [*docs_out, d.files], show_progress_on=[d.ingest_out], **model)
-    d.remove_btn.click(ev.remove, [d.remove_choice], docs_out, show_progress_on=[d.ingest_out], **model)
+    d.add_btn.click(ev.ingest, [d.files], [*docs_out, d.files], show_progress_on=[d.ingest_out], **upload)
+    d.remove_btn.click(ev.remove, [d.remove_choice], docs_out, show_progress_on=[d.ingest_out], **upload)
     local = {"api_visibility": "private", "concurrency_limit": None}
     evaluate = {"concurrency_id": "evaluate", "concurrency_limit": 1, "api_visibility": "private"}
     e.eval_btn.click(ev.evaluate, [s.scope, e.split, e.max_queries, e.rerank], [e.eval_out], **evaluate)

@@ -53,3 +53,12 @@ def test_query_mix_includes_the_sample_judged_examples() -> None:
     assert load_test.query_mix("judged") == examples and examples
     assert set(load_test.query_mix("mixed")) == set(examples) | set(load_test.QUERIES)
     assert not set(load_test.query_mix("plain")) & set(examples)
+
+
+def test_flood_upload_and_the_probe_options(tmp_path: Path) -> None:
+    (flood,) = load_test.make_files(tmp_path, 1, load_test.DEFAULT_BYTES["flood"], "flood")
+    assert flood.suffix == ".md" and flood.read_text() == "[" * 100_000
+    args = load_test.parse_args(
+        ["--ingest-kind", "flood", "--ingest-files", "1", "--clients", "0", "--probe", "3"]
+    )
+    assert (args.ingest_kind, args.probe, args.probe_delay, args.clients) == ("flood", 3, 5.0, 0)

@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,14 +52,28 @@ class Session:
         return self.folder / "files"
 
 
-class Sessions:
-    """The live sessions by key, with idle expiry; deleting folders is the caller's (under its lock)."""
+def _always_free(_key: str) -> AbstractContextManager[bool]:
+    return nullcontext(True)
 
-    def __init__(self, root: Path, base: Settings) -> None:
+
+class Sessions:
+    """The live sessions by key, with idle expiry; deleting folders is the caller's (under its lock).
+
+    `hold(key)` (the service's `FolderLocks`, non-blocking) guards what this class deletes itself:
+    an idle or evicted session's folder is removed only while its lock is free and held, so no
+    folder goes from under an upload that is writing there."""
+
+    def __init__(
+        self,
+        root: Path,
+        base: Settings,
+        hold: Callable[[str], AbstractContextManager[bool]] = _always_free,
+    ) -> None:
         self.root = Path(root)
         self._base = base
         self._by_key: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self._hold = hold
 
     def get(self, session: str | None) -> Session | None:
         if not session:
@@ -93,11 +108,16 @@ class Sessions:
         now = time.time()
         with self._lock:
             stale = [k for k, c in self._by_key.items() if now - c.last_used > max_idle_s]
-            for key in stale:
-                self._by_key.pop(key, None)
+        swept = 0
         for key in stale:
-            shutil.rmtree(self.root / key, ignore_errors=True)
-        return len(stale)
+            with self._hold(key) as free:
+                if not free:  # an upload is running there: it is not idle
+                    continue
+                with self._lock:
+                    self._by_key.pop(key, None)
+                shutil.rmtree(self.root / key, ignore_errors=True)
+                swept += 1
+        return swept
 
     def evict_idle(self, keep: str, need_bytes: int, cap_bytes: int, used: Callable[[], int]) -> int:
         """Drop other sessions, longest idle first, until `used() + need_bytes` fits in `cap_bytes`;
@@ -108,10 +128,13 @@ class Sessions:
         for victim in order:
             if used() + need_bytes <= cap_bytes:
                 break
-            with self._lock:
-                self._by_key.pop(victim.key, None)
-            shutil.rmtree(victim.folder, ignore_errors=True)
-            evicted += 1
+            with self._hold(victim.key) as free:
+                if not free:  # never delete under a running upload
+                    continue
+                with self._lock:
+                    self._by_key.pop(victim.key, None)
+                shutil.rmtree(victim.folder, ignore_errors=True)
+                evicted += 1
         return evicted
 
     def clear(self) -> None:
