@@ -70,11 +70,9 @@ def run_ingest(
     embed_group: int = 0,
 ) -> IngestReport:
     """Add new and changed `sources` to the index and commit once. `prune` also removes indexed
-    documents not among `sources` (the index then mirrors them); `remove` names doc_ids to drop.
-    `progress` hears each step in words (the app's upload shows it; the CLI draws tqdm bars).
-
-    `cancelled` ("has the client gone?") is checked between files and groups of `embed_group` chunks
-    (default `embed_batch_size` x 8): `IngestCancelled`, nothing written. `budget` (default:
+    documents not among `sources`; `remove` names doc_ids to drop. `progress` hears each step in
+    words. `cancelled` ("has the client gone?") is checked between files and groups of `embed_group`
+    chunks (default `embed_batch_size` x 8): `IngestCancelled`, nothing written. `budget` (default:
     `max_ingest_chunks`, no time limit) bounds the new chunks and the seconds of this run."""
     t_start = time.perf_counter()
     report = IngestReport(index_dir=str(settings.index_dir), skipped=list(skipped))
@@ -109,9 +107,14 @@ def run_ingest(
             writer.commit(keep - dropped, updates, manifest)
             report.seconds["write"] = time.perf_counter() - t0
         final_docs = writer.existing()[1]
-    report.documents = len(final_docs)
-    report.pages = sum(d.pages for d in final_docs.values())
-    report.chunks = sum(d.chunks for d in final_docs.values())
+    return _totals(report, final_docs, t_start)
+
+
+def _totals(report: IngestReport, docs: dict[str, DocumentInfo], t_start: float) -> IngestReport:
+    """The index's counts after the run, and the run's total seconds."""
+    report.documents = len(docs)
+    report.pages = sum(d.pages for d in docs.values())
+    report.chunks = sum(d.chunks for d in docs.values())
     report.seconds["total"] = time.perf_counter() - t_start
     return report
 
