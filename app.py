@@ -373,6 +373,8 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
         "allowed_paths": [str(Path(settings.sample_dir).resolve())],
         # Gradio's upload cache: bounded per client and in all, and emptied of leftovers at start-up
         "app_kwargs": upload_cache.app_kwargs(settings),
+        # Gradio keeps a copy of every widget's state per session (10,000 sessions by default)
+        "state_session_capacity": settings.ui_session_capacity,
     }
 
 

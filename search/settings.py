@@ -109,6 +109,7 @@ class Settings:
     upload_cache_mb: float = 2000.0
     upload_cache_sweep_minutes: float = 5.0
     upload_cache_max_age_minutes: float = 30.0
+    ui_session_capacity: int = 1000  # sessions whose widget state Gradio keeps in memory (oldest dropped)
     page_cache_dir: Path = Path("data/page-cache")  # rendered PDF pages (webapp.page_image)
     page_image_scale: float = 1.5  # pixels per PDF point (1.5: an A4 page is 893 x 1263 px)
 
