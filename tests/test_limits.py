@@ -55,7 +55,10 @@ def test_client_address_from_the_trusted_header_or_the_connection() -> None:
     assert clients.address(headers, "10.0.0.3", Settings(client_header="none")) == "10.0.0.3"
     # auto: the forwarded address on Spaces only; elsewhere a client could forge the header
     assert clients.address(headers, "127.0.0.1", Settings(), env={"SPACE_ID": "me/app"}) == "203.0.113.7"
-    assert clients.address(headers, "127.0.0.1", Settings(), env={}) == "127.0.0.1"
+    assert clients.address(headers, "192.0.2.4", Settings(), env={}) == "192.0.2.4"
+    # a local connection without a trusted header: the local user, or an undeclared proxy on this
+    # host behind which everyone would be one client: no per-client limits
+    assert clients.address(headers, "127.0.0.1", Settings(), env={}) is None
     assert clients.address({}, None, forwarded) == clients.UNKNOWN
     assert clients.client_of("plain-session", forwarded) is None  # in-process: no per-client limits
 

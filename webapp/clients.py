@@ -24,6 +24,7 @@ from search.settings import Settings
 #: The header `client_header = "auto"` trusts where the app runs on Hugging Face Spaces.
 SPACES_HEADER = "x-forwarded-for"
 UNKNOWN = "unknown"
+LOOPBACK = {"::1", "localhost", "testclient"}
 
 
 class SessionId(str):
@@ -54,8 +55,11 @@ def trusted_header(settings: Settings, env: Mapping[str, str] | None = None) -> 
 
 def address(
     headers: Mapping[str, str], peer: str | None, settings: Settings, env: Mapping[str, str] | None = None
-) -> str:
-    """The client's address by the settings (a trusted header's hop, else the connection's)."""
+) -> str | None:
+    """The client's address by the settings (a trusted header's hop, else the connection's); None
+    for a connection from this machine without a trusted header: the local user of a local run, or
+    a proxy on this host that was not declared, behind which all visitors would count as one (so
+    one of them could exhaust everyone's allowance): per-client limits do not apply, global ones do."""
     header = trusted_header(settings, env)
     if header:
         raw = _header(headers, header)
@@ -63,6 +67,8 @@ def address(
         if hops:
             n = settings.forwarded_hops
             return (hops[0] if n <= 0 else hops[max(len(hops) - n, 0)])[:64]
+    if peer in LOOPBACK or (peer or "").startswith("127."):
+        return None
     return (peer or UNKNOWN)[:64]
 
 

@@ -108,13 +108,13 @@ class UploadGuard:
             with self._lock:
                 self._inflight -= int(size)
 
-    def check(self, client: str, size: int | None) -> tuple[int, str] | None:
+    def check(self, client: str | None, size: int | None) -> tuple[int, str] | None:
         """(HTTP status, reason) when this upload is refused; else it is counted and None."""
         s = self.settings
         if size is None:
             return 411, "an upload must say its size (Content-Length)"
         per_hour = int(s.max_client_upload_mb_per_hour * MB)
-        if per_hour and self.window.used(client) + size > per_hour:
+        if client is not None and per_hour and self.window.used(client) + size > per_hour:
             return 429, (
                 f"your address has sent {self.window.used(client) / MB:.0f} MB of uploads in the last hour; "
                 f"at most {s.max_client_upload_mb_per_hour:g} MB (max_client_upload_mb_per_hour)"
@@ -127,7 +127,8 @@ class UploadGuard:
                 f"the server's upload cache is full ({s.upload_cache_mb:g} MB, upload_cache_mb); "
                 f"try again in {s.upload_cache_sweep_minutes:g} minutes"
             )
-        self.window.add(client, size)
+        if client is not None:
+            self.window.add(client, size)
         return None
 
     @staticmethod
