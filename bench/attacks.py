@@ -136,9 +136,8 @@ def attack_evict(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     victim = client(args.url, VICTIM)
     mine = padded_pdf(work / "victim.pdf", "quince jelly ledger of the victim", 0.1)
-    out: dict[str, Any] = {
-        "victim_upload": short(str(victim.predict([handle_file(mine)], api_name="/ingest")))
-    }
+    report = victim.predict([handle_file(mine)], api_name="/ingest")
+    out: dict[str, Any] = {"victim_upload": f"added {report.get('added')}, skipped {report.get('skipped')}"}
     rounds, deadline = [], time.monotonic() + args.seconds
     for r in range(args.rounds):
         if time.monotonic() > deadline:
@@ -189,7 +188,11 @@ def attack_calls(args: argparse.Namespace, api: str) -> dict[str, Any]:
     for i in range(args.calls):
         if time.monotonic() > deadline:
             break
-        data = [f"attack query {i}", doc, 1, "main"] if api == "judge" else [f"attack query {i}"]
+        data = (
+            [f"attack query {i}", doc, 1, "main"]
+            if api == "judge"
+            else [f"attack query {i}", *[None] * 5, False, "main"]
+        )
         try:
             answers[raw_call(args.url, api, data, ATTACKER)] += 1
         except Exception as exc:
