@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.load_test import local_url
 
 MB = 1024 * 1024
-VICTIM, ATTACKER = "198.51.100.1", "198.51.100.66"
+VICTIM, ATTACKER, MARKER = "198.51.100.1", "198.51.100.66", "198.51.100.77"
 ATTACKS = ("evict", "raw-upload", "judge", "marks", "search")
 
 
@@ -138,15 +138,17 @@ def attack_evict(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     mine = padded_pdf(work / "victim.pdf", "quince jelly ledger of the victim", 0.1)
     report = victim.predict([handle_file(mine)], api_name="/ingest")
     out: dict[str, Any] = {"victim_upload": f"added {report.get('added')}, skipped {report.get('skipped')}"}
-    rounds, deadline = [], time.monotonic() + args.seconds
+    rounds, attackers, deadline = [], [], time.monotonic() + args.seconds
     for r in range(args.rounds):
         if time.monotonic() > deadline:
             break
         files = [
             padded_pdf(work / f"r{r}-{i}.pdf", f"filler {r} {i}", args.file_mb) for i in range(args.files)
         ]
-        try:  # a new client each round: a fresh session, as a loop of new gradio_client.Client makes
-            report = client(args.url, ATTACKER).predict([handle_file(f) for f in files], api_name="/ingest")
+        try:  # a new client each round: a fresh session, as a loop of new gradio_client.Client makes;
+            # each is kept open (a closed one ends its session, and the app deletes its uploads)
+            attackers.append(client(args.url, ATTACKER))
+            report = attackers[-1].predict([handle_file(f) for f in files], api_name="/ingest")
             added, skipped = len(report.get("added", [])), report.get("skipped", [])
             rounds.append(f"added {added}" + (f"; refused: {short(str(skipped[0]))}" if skipped else ""))
         except Exception as exc:
@@ -165,11 +167,11 @@ def attack_evict(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def attack_raw_upload(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import httpx
 
-    blob = padded_pdf(work / "raw.pdf", "raw", args.file_mb)
     statuses, deadline = Counter(), time.monotonic() + args.seconds
-    for _ in range(args.raw):
+    for i in range(args.raw):
         if time.monotonic() > deadline:
             break
+        blob = padded_pdf(work / "raw.pdf", f"raw {i}", args.file_mb)  # new bytes: Gradio dedupes by hash
         with blob.open("rb") as fh:
             got = httpx.post(
                 f"{args.url.rstrip('/')}/gradio_api/upload",
@@ -201,7 +203,7 @@ def attack_calls(args: argparse.Namespace, api: str) -> dict[str, Any]:
 
 
 def attack_marks(args: argparse.Namespace) -> dict[str, Any]:
-    c = client(args.url, ATTACKER)
+    c = client(args.url, MARKER)  # an address of its own: the judge attack may have used up ATTACKER's
     doc = c.predict(api_name="/documents")[0]["doc_id"]
     accepted, first_refusal, deadline = 0, None, time.monotonic() + args.seconds
     for i in range(args.marks):
