@@ -44,7 +44,11 @@ format: setup-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The browser tests drive the system's chromium (Playwright's own download needs the network): say
+# so up front when there is none, since they then skip (.ci/run installs it with apt-get).
 test: setup-dev
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM_PATH" ] \
+		|| echo "note: no chromium found: tests/test_browser.py will skip (sudo apt-get install chromium, or set CHROMIUM_PATH)"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

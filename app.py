@@ -5,9 +5,10 @@ relevance marks and evaluation, and the `/search` and `/ingest` API endpoints.
 Only widgets and wiring live here: what each event does is `webapp.callbacks` (plain functions,
 adapted to widgets by `webapp.events`), presentation `webapp.cards` / `webapp.status`, sessions,
 uploads and judgments `webapp.service`, retrieval `search.pipeline`. Queues: first-stage searches run up
-to `SEARCH_CONCURRENCY` at a time (concurrency id "search"); reranking and ingest share one queue
-for the model (concurrency id "model", one at a time), and `SearchService.model_lock` serialises
-them for API callers too.
+to `SEARCH_CONCURRENCY` at a time (concurrency id "search"); reranking has one queue for the model
+(concurrency id "model", one at a time; `SearchService.model_lock` serialises it for API callers
+too). Uploads and removals run up to `UPLOAD_CONCURRENCY` at a time (concurrency id "upload"),
+scheduled fairly by the service (`webapp.scheduler`): a long upload never holds a small one.
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ import gradio as gr
 from search.models import Scope
 from search.rerank.zerogpu import zero_gpu_active
 from search.settings import Settings, add_arguments
-from webapp import cards, upload_cache
+from webapp import cards, logclip, upload_cache
 from webapp.api import Api
 from webapp.callbacks import Callbacks
 from webapp.css import CSS, theme
 from webapp.events import Events
 from webapp.forms import load_example_queries
 from webapp.service import SearchService
+from webapp.texts import EVALUATE_INTRO, INTRO_HTML, SCROLL_TO_RESULTS_JS, ZOOM_JS
 
 MAIN, MINE = Scope.MAIN.value, Scope.MINE.value
 
@@ -51,30 +53,13 @@ log = logging.getLogger("app")
 
 #: First-stage searches that may run at once (embedding a query and two index lookups: cheap).
 SEARCH_CONCURRENCY = 8
+#: Uploads (and removals) in progress at once, each session's own; their embedding takes turns.
+UPLOAD_CONCURRENCY = 4
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".markdown"]
 SETTINGS_FLAGS = [
     *("host", "port", "index_dir", "sample_dir", "upload_dir", "max_upload_mb", "shared_uploads"),
     *("reranker", "reranker_model", "reranker_device", "rerank_depth", "top_k", "candidates"),
 ]
-
-INTRO = """\
-# Hybrid search, with and without a reranker
-Type a question about the documents. **Left**: what a fast first-stage search finds: keyword matching
-(BM25) and meaning-based matching (dense vectors), merged into one list. **Right**: the same candidates
-re-read one by one by a *reranker*, a slower model that reads your question and each passage together,
-and put in a new order. Badges show how each result moved: **▲** up, **▼** down, **=** same place,
-**from #37**: pulled up from far down the hybrid list. Click a result to see its rank and score in every
-stage and the whole passage.
-"""
-
-EVALUATE_INTRO = """\
-Measure instead of guessing: NDCG@10 (1 = every relevant document at the top) of BM25, dense and hybrid
-search, each with and without reranking, over the queries judged in the searched collection: a shipped
-set (a BEIR data set's `test` split) or your own marks (`user`, made under *Judge these results* in the
-Search tab). Reranking is not always a gain; this shows whether it is one on these documents.
-Tuning tries fusion settings on the same judgments and reports a held-out estimate (k-fold), so the
-number is not flattered by fitting the very queries it is scored on.
-"""
 
 
 def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
@@ -112,9 +97,21 @@ def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
 
 
 def page_panel(w: SimpleNamespace) -> None:
-    """The cited page of a chosen PDF hit, as an image with the passage marked."""
+    """The cited page of a chosen PDF hit, as an image with the passage marked: only the picker
+    until a page is picked, then the page at the column's width, with a zoom."""
     with gr.Accordion("See the page (PDF results)", open=True, elem_id="page-view"):
-        w.page_pick = gr.Dropdown(choices=[], label="Result", elem_id="page-pick", interactive=True)
+        with gr.Row(equal_height=False):
+            w.page_pick = gr.Dropdown(
+                choices=[], label="Result", elem_id="page-pick", interactive=True, scale=4
+            )
+            w.page_zoom = gr.Radio(
+                ["100%", "150%", "200%"],
+                value="100%",
+                label="Zoom",
+                visible=False,
+                scale=1,
+                elem_id="page-zoom",
+            )
         w.page_note = gr.HTML(elem_id="page-note")
         w.page_image = gr.Image(
             label="Cited page",
@@ -122,7 +119,8 @@ def page_panel(w: SimpleNamespace) -> None:
             interactive=False,
             elem_id="page-image",
             show_label=False,
-            height=720,
+            visible=False,
+            buttons=["fullscreen", "download"],
         )
 
 
@@ -163,9 +161,10 @@ def search_tab(cb: Callbacks, examples: list[str]) -> SimpleNamespace:
     w.examples = gr.Dataset(
         components=[w.query],
         samples=[[q] for q in examples],
-        label="Example queries",
+        label="Example queries (one click searches)",
         visible=bool(examples),
         samples_per_page=12,
+        elem_id="examples",
     )
     settings_panel(cb, w)
     w.gain = gr.HTML(elem_id="gain-line")
@@ -197,7 +196,7 @@ def documents_tab(cb: Callbacks) -> SimpleNamespace:
         file_count="multiple", file_types=UPLOAD_TYPES, label="Upload documents", elem_id="upload"
     )
     w.add_btn = gr.Button("Add to index", variant="primary", elem_id="add-btn")
-    w.ingest_out = gr.HTML(elem_id="ingest-report")
+    w.ingest_out = gr.HTML(elem_id="ingest-report")  # where the upload's progress shows (css.py)
     headers = ["File", "Title", "Pages", "Passages"]
     w.doc_table = gr.Dataframe(
         headers=headers, interactive=False, label="Indexed documents" if service.shared else "Your documents"
@@ -217,13 +216,14 @@ def documents_tab(cb: Callbacks) -> SimpleNamespace:
 def evaluate_tab(cb: Callbacks) -> SimpleNamespace:
     status, w = cb.service.reranker_status, SimpleNamespace()
     gr.Markdown(EVALUATE_INTRO)
-    with gr.Row():
+    with gr.Row(elem_id="eval-controls"):
         w.split = gr.Dropdown(choices=[], label="Judgments", scale=2)
         w.max_queries = gr.Slider(1, 500, value=50, step=1, label="Queries at most", scale=2)
         w.rerank = gr.Checkbox(
             value=status.loaded and status.device != "cpu",
             interactive=status.loaded,
-            label="Include reranking (slow on CPU)",
+            label="Include reranking (slow on CPU)" if status.loaded else "Include reranking",
+            info=None if status.loaded else "unavailable: no reranker runs on this server",
             scale=1,
         )
     with gr.Row():
@@ -244,15 +244,13 @@ def wire_search(
     outputs = [w.left, w.right, w.footer, status_box, w.judge_box, w.gain, w.page_pick]
     first = {"concurrency_id": "search", "concurrency_limit": SEARCH_CONCURRENCY, "api_visibility": "private"}
     model = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
-    for trigger in (w.query.submit, w.search_btn.click):
-        trigger(ev.first_stage, inputs, outputs, **first).success(
-            ev.rerank_stage, inputs, outputs, show_progress_on=[w.right], **model
-        )
-    w.examples.click(
+    picked = w.examples.click(  # an example fills the box and searches: one search, no Enter needed
         lambda sample: sample[0], w.examples, w.query, api_visibility="private", concurrency_limit=None
-    ).then(ev.first_stage, inputs, outputs, **first).success(
-        ev.rerank_stage, inputs, outputs, show_progress_on=[w.right], **model
     )
+    for trigger in (w.query.submit, w.search_btn.click, picked.then):
+        hybrid = trigger(ev.first_stage, inputs, outputs, **first)
+        hybrid.then(None, js=SCROLL_TO_RESULTS_JS)  # on a phone, to the results
+        hybrid.success(ev.rerank_stage, inputs, outputs, show_progress_on=[w.right], **model)
     shown = gr.State(examples)
     w.scope.change(
         ev.on_scope,
@@ -261,10 +259,11 @@ def wire_search(
         api_visibility="private",
         concurrency_limit=None,
     )
+    w.page_zoom.change(None, [w.page_zoom], [w.page_zoom], js=ZOOM_JS)
     w.page_pick.change(
         ev.show_page,
         [w.page_pick],
-        [w.page_image, w.page_note],
+        [w.page_image, w.page_note, w.page_zoom],
         api_visibility="private",
         concurrency_id="search",
         concurrency_limit=SEARCH_CONCURRENCY,
@@ -287,20 +286,22 @@ def wire_api(api: Api, d: SimpleNamespace) -> None:
         [d.api_files],
         [d.api_report],
         api_name="ingest",
-        concurrency_id="model",
-        concurrency_limit=1,
+        concurrency_id="upload",
+        concurrency_limit=UPLOAD_CONCURRENCY,
     )
     gr.api(api.documents, api_name="documents", **search)
-    gr.api(api.remove, api_name="remove", concurrency_id="model", concurrency_limit=1)
+    gr.api(api.remove, api_name="remove", concurrency_id="upload", concurrency_limit=UPLOAD_CONCURRENCY)
     gr.api(api.judge, api_name="judge", concurrency_limit=None)
 
 
 def wire_rest(ev: Events, s: SimpleNamespace, d: SimpleNamespace, e: SimpleNamespace) -> None:
     """Documents and evaluation."""
-    model = {"concurrency_id": "model", "concurrency_limit": 1, "api_visibility": "private"}
+    upload = {"concurrency_id": "upload", "concurrency_limit": UPLOAD_CONCURRENCY}
+    upload["api_visibility"] = "private"
     docs_out = [d.ingest_out, d.doc_table, d.remove_choice, s.scope, d.main_table]
-    d.add_btn.click(ev.ingest, [d.files], [*docs_out, d.files], **model)
-    d.remove_btn.click(ev.remove, [d.remove_choice], docs_out, **model)
+    # one progress display, on the report box, not an overlay on each output
+    d.add_btn.click(ev.ingest, [d.files], [*docs_out, d.files], show_progress_on=[d.ingest_out], **upload)
+    d.remove_btn.click(ev.remove, [d.remove_choice], docs_out, show_progress_on=[d.ingest_out], **upload)
     local = {"api_visibility": "private", "concurrency_limit": None}
     evaluate = {"concurrency_id": "evaluate", "concurrency_limit": 1, "api_visibility": "private"}
     e.eval_btn.click(ev.evaluate, [s.scope, e.split, e.max_queries, e.rerank], [e.eval_out], **evaluate)
@@ -310,6 +311,7 @@ def wire_rest(ev: Events, s: SimpleNamespace, d: SimpleNamespace, e: SimpleNames
 
 def build_app(service: SearchService) -> gr.Blocks:
     """All widgets and events, queued; `launch_kwargs` holds what `launch()` needs."""
+    logclip.install()  # no log line echoes more than a few hundred characters of a client's input
     cb = Callbacks(service)
     ev, api = Events(cb), Api(cb)
     examples = load_example_queries(Path(service.settings.sample_dir).parent / "sample_queries.json")
@@ -317,7 +319,7 @@ def build_app(service: SearchService) -> gr.Blocks:
     # Gradio's own upload cache: swept every few minutes of files older than the age limit, and at exit
     sweep = upload_cache.sweep(service.settings)
     with gr.Blocks(title="Hybrid search + reranker", analytics_enabled=False, delete_cache=sweep) as demo:
-        gr.Markdown(INTRO)
+        gr.HTML(INTRO_HTML, elem_id="intro")
         status_box = gr.HTML(
             cb.status_line(Scope.MAIN, service.settings.rerank_depth), elem_id="reranker-status"
         )

@@ -156,9 +156,9 @@ def load_file(
     stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
     if suffix == ".pdf":
         pages, meta_title, notes = read_pdf(data, shown, max_pages)
-        pages = strip_page_furniture(pages)  # running headers/footers: not what a passage says
+        title = pdf_title(meta_title, pages, stem)  # page 1 as printed: a title may be the running header
+        pages = strip_page_furniture(pages, title)  # running headers/footers: not what a passage says
         pages, cut = limit_chars(pages, max_chars)
-        title = pdf_title(meta_title, pages, stem)
         return Document(doc_id, shown, title, pages, True, content_hash, (*notes, *cut))
     text = decode_text(data, shown)
     title = (markdown_title(text) if suffix in MARKDOWN_SUFFIXES else None) or stem

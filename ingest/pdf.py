@@ -55,7 +55,7 @@ def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str
     """Page texts (1 per page, the first `max_pages` if over 0), the metadata title of a PDF, and
     notes on pages left out: over the page limit, or text extraction failed (by page number)."""
     from pypdf import PasswordType, PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
     if b"%PDF-" not in data[:1024]:
         raise LoadError(name, "not a readable PDF: no PDF header (is it really a PDF?)")
@@ -76,6 +76,8 @@ def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str
             raise
         except FileNotDecryptedError:
             raise LoadError(name, "encrypted PDF (password required)") from None
+        except LimitReachedError as exc:
+            raise LoadError(name, f"refused: the file {_over_limit(exc)}") from None
         except Exception as exc:  # pypdf raises many types for damaged files
             hint = "" if b"%%EOF" in data[-2048:] else " (file looks truncated)"
             raise LoadError(name, f"not a readable PDF: {_short(exc)}{hint}") from exc
@@ -91,6 +93,11 @@ def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str
             pages = pages[:max_pages]
         texts, failed = _page_texts(pages, name)
         if not any(t.strip() for t in texts):
+            failed += _inflation_probe(pages, failed)
+            bombs = [note for note in failed if LIMIT_NOTE in note]
+            if bombs:  # a page that inflates past a limit is the reason, not a missing text layer
+                more = f" (and {len(bombs) - 1} more such pages)" if len(bombs) > 1 else ""
+                raise LoadError(name, f"refused: {bombs[0].replace(' left out: it', '')}{more}")
             if len(failed) == len(pages):
                 raise LoadError(name, "not a readable PDF: text extraction failed on every page")
             raise LoadError(name, "no extractable text (scanned or image-only PDF?)")
@@ -101,16 +108,72 @@ def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str
 def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
     """Cleaned text per page (empty for a page that fails), and a note per failed page naming it:
     pypdf refuses a page over its decompression cap, and a damaged page raises anything."""
+    from pypdf.errors import LimitReachedError
+
     texts: list[str] = []
     failed: list[str] = []
     for number, page in enumerate(pages, start=1):
         try:
             texts.append(clean_pdf_text(page.extract_text() or ""))
+        except LimitReachedError as exc:
+            log.warning("%s: page %d: over a pypdf limit: %s", name, number, _short(exc))
+            failed.append(f"page {number} left out: it {_over_limit(exc)}")
+            texts.append("")
         except Exception as exc:
             log.warning("%s: page %d: text extraction failed: %s", name, number, _short(exc))
             failed.append(f"page {number} left out: its text could not be extracted ({_short(exc)})")
             texts.append("")
     return texts, failed
+
+
+def _inflation_probe(pages: list[Any], failed: list[str]) -> list[str]:
+    """Notes for pages whose streams inflate past pypdf's limits although text extraction never
+    decoded them (no font resource: pypdf returns "" at once). A PDF without text is checked so,
+    since "no extractable text" would hide a decompression bomb; each stream is decoded only up
+    to the limit, and this runs in the load's worker process (time and memory bounded)."""
+    from pypdf.errors import LimitReachedError
+
+    noted = {note.split(" left out:")[0] for note in failed}
+    notes: list[str] = []
+    for number, page in enumerate(pages, start=1):
+        if f"page {number}" in noted:
+            continue
+        try:
+            for stream in _page_streams(page):
+                stream.get_data()
+        except LimitReachedError as exc:
+            notes.append(f"page {number} left out: it {_over_limit(exc)}")
+        except Exception:  # damaged beyond this check: "no extractable text" stays the reason
+            continue
+    return notes
+
+
+def _page_streams(page: Any) -> Iterator[Any]:
+    """The page's content streams and the streams of its XObjects (images, forms)."""
+    contents = page.get_contents()
+    if contents is not None:
+        yield contents
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    for ref in xobjects.get_object().values() if xobjects is not None else ():
+        obj = ref.get_object()
+        if hasattr(obj, "get_data"):
+            yield obj
+
+
+#: Words every over-the-limit note carries (how `read_pdf` tells them from other failures).
+LIMIT_NOTE = "decompression bomb"
+
+
+def _over_limit(exc: BaseException) -> str:
+    """Why pypdf stopped reading: its safety limits on inflated data, named with the main one."""
+    from pypdf import get_configuration
+
+    limit = get_configuration().zlib_maximum_output_length
+    return (
+        f"inflates past pypdf's safety limits (a {LIMIT_NOTE}?): streams may decompress to at "
+        f"most {limit:,} bytes (zlib_maximum_output_length); pypdf said: {_short(exc)}"
+    )
 
 
 def _pdf_title(reader: object) -> str | None:

@@ -11,6 +11,10 @@ app shows.
 Titles: many PDFs carry a metadata title that is no title ("Binder1.pdf", "Microsoft Word -
 draft.docx", "untitled", ""). Those are replaced by the first line of the first page when it looks
 like a heading (short, with letters, not the start of a wrapped paragraph), else by the file name.
+The title is read from page 1 as printed, before furniture is stripped: many documents repeat their
+title as the running header of every page, and page 1 keeps that first occurrence (it is the title,
+not furniture there). Lines that name a web address, an e-mail or a copyright ("X Desktop Group
+(http://www.freedesktop.org)") are no title and are passed over.
 """
 
 from __future__ import annotations
@@ -47,17 +51,20 @@ def _edge_positions(lines: list[str]) -> list[int]:
     return sorted(set(filled[:n]) | set(filled[-n:]))
 
 
-def _edge_run(lines: list[str], keys: set[str]) -> set[int]:
+def _edge_run(lines: list[str], keys: set[str], keep: str = "") -> set[int]:
     """Indexes of the furniture lines at the top and at the bottom of a page: from each end inwards,
-    until the first line that is not furniture (a recurring line inside the text is kept)."""
+    until the first line that is not furniture (a recurring line inside the text is kept). A line
+    whose key is `keep` (the title, on the first page) stays, and the run goes on past it."""
     filled = [i for i, line in enumerate(lines) if line.strip()]
     n = max(1, min(EDGE_LINES, len(filled) // 3))
     drop: set[int] = set()
     for run in (filled[:n], filled[::-1][:n]):
         for i in run:
-            if _key(lines[i]) not in keys:
+            key = _key(lines[i])
+            if key not in keys:
                 break
-            drop.add(i)
+            if key != keep:
+                drop.add(i)
     return drop
 
 
@@ -77,15 +84,19 @@ def furniture_keys(pages: Sequence[str]) -> set[str]:
     return keys
 
 
-def strip_page_furniture(pages: Sequence[str]) -> list[str]:
-    """`pages` without their running headers and footers; pages without any are returned as they are."""
+def strip_page_furniture(pages: Sequence[str], title: str | None = None) -> list[str]:
+    """`pages` without their running headers and footers; pages without any are returned as they are.
+    A running header that is the document's `title` is kept where it first appears (the first page
+    with text), since there it is the title rather than furniture."""
     keys = furniture_keys(pages)
     if not keys:
         return list(pages)
     out = []
-    for page in pages:
+    first = next((i for i, page in enumerate(pages) if page.strip()), -1)
+    title_key = _key(title) if title else ""
+    for number, page in enumerate(pages):
         lines = page.split("\n")
-        drop = _edge_run(lines, keys)
+        drop = _edge_run(lines, keys, title_key if number == first else "")
         if not drop:
             out.append(page)
             continue
@@ -98,11 +109,16 @@ _FILE_NAME = re.compile(r"\.(pdf|docx?|odt|rtf|txt|pptx?|xlsx?|indd|tex|html?)$"
 _APP_PREFIX = re.compile(r"^microsoft (word|powerpoint|excel)\s*-", re.I)
 _PLACEHOLDER = re.compile(r"^(untitled|document|binder|doc|title|presentation|slide)[\s_-]*\d*$", re.I)
 _NO_LETTERS = re.compile(r"^[\W\d_]*$")
+#: A web address, an e-mail address (also "name at host.org") or a copyright line: no title.
+_NOT_A_NAME = re.compile(
+    r"https?://|\bwww\.|\S@\S+\.\w|\bat\s+[\w.-]+\.(org|net|com|edu)\b|^(©|\(c\)|copyright\b)", re.I
+)
 
 
 def is_junk_title(title: str | None) -> bool:
-    """True for metadata titles that name no document: empty, a file name, "Microsoft Word - ...",
-    "untitled" (and "Document1", "Binder1"), or only digits and punctuation."""
+    """True for titles that name no document: empty, a file name, "Microsoft Word - ...",
+    "untitled" (and "Document1", "Binder1"), only digits and punctuation, or a line with a web or
+    e-mail address or a copyright (an organisation's or author's line, not the document's name)."""
     text = " ".join((title or "").split())
     return bool(
         not text
@@ -110,24 +126,29 @@ def is_junk_title(title: str | None) -> bool:
         or _APP_PREFIX.match(text)
         or _PLACEHOLDER.match(text)
         or _NO_LETTERS.match(text)
+        or _NOT_A_NAME.search(text)
     )
 
 
 def first_heading(pages: Sequence[str]) -> str | None:
-    """The first non-empty line of the first page with text, when it reads as a heading: short, with
-    letters, not a sentence (ending in "."), and not the first line of a wrapped paragraph (long, or
-    running on into a next line that starts in lower case)."""
+    """The first line of the first page with text that is not junk (a page number, an address line:
+    see `is_junk_title`; among its first `EDGE_LINES` lines), when it reads as a heading: short,
+    with letters, not a sentence (ending in "."), and not the first line of a wrapped paragraph
+    (long, or running on into a next line that starts in lower case)."""
     for page in pages:
         lines = [" ".join(line.split()) for line in page.split("\n")]
         filled = [i for i, line in enumerate(lines) if line]
         if not filled:
             continue
-        first = lines[filled[0]]
-        follows = lines[filled[0] + 1] if filled[0] + 1 < len(lines) else ""
+        at = next((i for i in filled[:EDGE_LINES] if not is_junk_title(lines[i])), None)
+        if at is None:
+            return None
+        first = lines[at]
+        follows = lines[at + 1] if at + 1 < len(lines) else ""
         runs_on = bool(follows) and (len(first) > SHORT_HEADING_CHARS or follows[0].islower())
         if len(first) > MAX_HEADING_CHARS or runs_on or first.endswith((".", ",", ";", "-")):
             return None
-        return None if is_junk_title(first) else first
+        return first
     return None
 
 

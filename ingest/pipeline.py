@@ -7,9 +7,11 @@ source that fails to load is reported by name and, if an earlier version of it i
 version is kept: bad input never loses what was stored.
 
 Work is bounded: files load in a worker process with a time and memory limit (`isolate_loading`),
-a file is cut at `max_pdf_pages` / `max_file_chars` and refused past `max_ingest_chunks` in one
-run, each with a reason naming the limit in the report; `cancelled()` is checked between files and
-between embedding batches, and a cancelled ingest writes nothing (the previous index stays).
+a file is cut at `max_pdf_pages` / `max_file_chars` and refused past the run's chunk budget
+(`ingest.budget`), each with a reason naming the limit in the report; `cancelled()` is checked
+between files and between embedding groups, and a cancelled ingest writes nothing (the previous
+index stays). Past the budget's seconds the run is cut: what was embedded goes in. Junk text
+(`ingest.junk`: mostly punctuation, one repeated token) is refused per file or left out per chunk.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from ingest import junk
+from ingest.budget import Budget, cut_rows
 from ingest.chunk import Chunker
 from ingest.embed import BackgroundEmbedder
 from ingest.isolate import IngestCancelled, load_isolated
@@ -39,7 +44,11 @@ from search.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IngestReport", "Source", "file_sources", "run_ingest"]
+__all__ = ["IngestProgress", "IngestReport", "Source", "file_sources", "run_ingest"]
+
+#: Progress for a person, in words: ("Reading file 2 of 5: report.pdf", 2, 5), ("Embedding 40 of 58
+#: passages", 40, 58). Any step of the ingest may call it (a loader reading pages: "OCR page 3 of 12").
+IngestProgress = Callable[[str, int, int], None]
 
 
 def run_ingest(
@@ -56,12 +65,17 @@ def run_ingest(
     manifest_extra: dict[str, Any] | None = None,
     show_progress: bool = True,
     cancelled: Callable[[], bool] | None = None,
+    progress: IngestProgress | None = None,
+    budget: Budget | None = None,
+    embed_group: int = 0,
 ) -> IngestReport:
     """Add new and changed `sources` to the index and commit once. `prune` also removes indexed
     documents not among `sources` (the index then mirrors them); `remove` names doc_ids to drop.
+    `progress` hears each step in words (the app's upload shows it; the CLI draws tqdm bars).
 
-    `cancelled` (e.g. "has the client gone?") is checked between files and embedding batches;
-    when it turns true, `IngestCancelled` is raised and nothing is written."""
+    `cancelled` ("has the client gone?") is checked between files and groups of `embed_group` chunks
+    (default `embed_batch_size` x 8): `IngestCancelled`, nothing written. `budget` (default:
+    `max_ingest_chunks`, no time limit) bounds the new chunks and the seconds of this run."""
     t_start = time.perf_counter()
     report = IngestReport(index_dir=str(settings.index_dir), skipped=list(skipped))
     sources = list(sources)
@@ -75,7 +89,9 @@ def run_ingest(
         todo, keep, seen, dropped = _plan(sources, old_docs, rebuild, set(remove), prune, report)
         report.seconds["scan"] = time.perf_counter() - t_start
 
-        updates, failed = _prepare(todo, settings, embedder, chunker, report, show_progress, cancelled)
+        budget, group = budget or Budget.for_cli(settings), embed_group or settings.embed_batch_size * 8
+        work = _Work(settings, embedder, chunker, budget, max(1, group), show_progress, cancelled, progress)
+        updates, failed = _prepare(todo, work, report)
         if not rebuild:
             _keep_failed(failed, old_docs, keep, dropped, report)
         report.removed = sorted(old_docs[d].source for d in dropped if d in old_docs)
@@ -85,6 +101,8 @@ def run_ingest(
 
         if report.changed or report.rebuilt:
             _check(cancelled)
+            if progress is not None:
+                progress("Writing the index", 1, 1)
             t0 = time.perf_counter()
             manifest = {**old_manifest, **_params_for(settings), **(manifest_extra or {})}
             manifest["embedding"]["dim"] = _dim(updates, old_manifest, embedder, settings)
@@ -143,27 +161,34 @@ def _keep_failed(
             ]
 
 
-def _prepare(
-    todo: list[Source],
-    settings: Settings,
-    embedder: Embedder | None,
-    chunker: Chunker | None,
-    report: IngestReport,
-    show_progress: bool,
-    cancelled: Callable[[], bool] | None = None,
-) -> tuple[list[DocumentUpdate], set[str]]:
+@dataclass(frozen=True)
+class _Work:
+    """What loading, chunking and embedding one run need, passed along as one."""
+
+    settings: Settings
+    embedder: Embedder | None
+    chunker: Chunker | None
+    budget: Budget
+    group: int
+    show_progress: bool
+    cancelled: Callable[[], bool] | None
+    progress: IngestProgress | None = None
+
+
+def _prepare(todo: list[Source], work: _Work, report: IngestReport) -> tuple[list[DocumentUpdate], set[str]]:
     """Load and chunk every source to do; their chunks are embedded on a background thread while
-    the next files are loaded and chunked (`ingest.embed`)."""
+    the next files are loaded and chunked (`ingest.embed`), or, with a cancellation hook (app
+    uploads), in groups with a check of the hook and the time budget between them."""
     if not todo:
         return [], set()
     t0 = time.perf_counter()
-    embedder = embedder or make_embedder(settings, lazy=True)  # loads only if a chunk comes
-    # Without a cancellation hook (the CLI, big corpora) chunks are embedded on a background thread
-    # while the next files load; with one (app uploads) in groups, checking between them.
-    background = BackgroundEmbedder(embedder, show_progress=show_progress) if cancelled is None else None
+    embedder = work.embedder or make_embedder(work.settings, lazy=True)  # loads only if a chunk comes
+    background = None
+    if work.cancelled is None and not work.budget.seconds:
+        background = BackgroundEmbedder(embedder, show_progress=work.show_progress)
     try:
         submit = background.submit if background is not None else None
-        loaded, failed = _load_and_chunk(todo, settings, chunker, report, show_progress, cancelled, submit)
+        loaded, failed = _load_and_chunk(todo, work, report, submit)
         t1 = time.perf_counter()
         report.seconds["load+chunk"] = t1 - t0
         if not loaded:
@@ -172,11 +197,19 @@ def _prepare(
             matrix = background.finish()  # waits for the windows still in the model
         else:
             texts = [c.indexed_text() for _, _, chunks in loaded for c in chunks]
-            matrix = _embed(embedder, texts, show_progress, cancelled, max(1, settings.embed_batch_size) * 8)
+            matrix = _embed(embedder, texts, work)
+            if len(matrix) < len(texts):  # out of time: keep what was embedded
+                loaded = _cut(loaded, len(matrix), work.budget, report, failed)
         report.seconds["embed"] = time.perf_counter() - t1
     finally:
         if background is not None:
             background.close()
+    return _updates(loaded, matrix, report), failed
+
+
+def _updates(
+    loaded: list[tuple[Source, Document, list[Chunk]]], matrix: np.ndarray, report: IngestReport
+) -> list[DocumentUpdate]:
     report.new_chunks = sum(len(chunks) for _, _, chunks in loaded)
     updates, row = [], 0
     for src, doc, chunks in loaded:
@@ -190,51 +223,66 @@ def _prepare(
         )
         updates.append(DocumentUpdate(info, chunks, matrix[row : row + len(chunks)]))
         row += len(chunks)
-    return updates, failed
+    return updates
 
 
 def _load_and_chunk(
     todo: list[Source],
-    settings: Settings,
-    chunker: Chunker | None,
+    work: _Work,
     report: IngestReport,
-    show_progress: bool,
-    cancelled: Callable[[], bool] | None,
     submit: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[tuple[Source, Document, list[Chunk]]], set[str]]:
     """Documents and their chunks, each file's chunk texts handed to `submit` as soon as it is
-    chunked; a file that fails or would pass `max_ingest_chunks` is skipped with its reason, and
-    the notes of files cut at a limit go to `report.warnings`."""
-    chunker = chunker or Chunker.for_model(
-        settings.embedding_model, settings.chunk_tokens, settings.chunk_overlap, settings.chunk_max_chars
+    chunked; a file that fails, is junk, or would pass the chunk budget is skipped with its
+    reason, and the notes of files cut at a limit go to `report.warnings`."""
+    s = work.settings
+    chunker = work.chunker or Chunker.for_model(
+        s.embedding_model, s.chunk_tokens, s.chunk_overlap, s.chunk_max_chars
     )
-    limit = settings.max_ingest_chunks
     loaded = []
     failed: set[str] = set()
     total = 0
-    for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
-        _check(cancelled)
+    for number, src in enumerate(
+        tqdm(todo, desc="load + chunk", unit="file", disable=not work.show_progress), 1
+    ):
+        _check(work.cancelled)
+        if work.progress is not None:
+            work.progress(f"Reading file {number} of {len(todo)}: {src.source}", number - 1, len(todo))
         try:
-            doc = _load(src, settings, cancelled)
-            chunks = chunker.chunk(doc)
-            if not chunks:
-                raise LoadError(src.source, "no text to index")
-            if 0 < limit < total + len(chunks):
-                raise LoadError(
-                    src.source,
-                    f"refused: its {len(chunks):,} chunks would take this ingest past {limit:,} "
-                    f"chunks (limit max_ingest_chunks={limit})",
-                )
+            if work.budget.over_time():
+                raise LoadError(src.source, work.budget.time_reason())
+            doc = _load(src, s, work.cancelled)
+            chunks, notes = _chunk(doc, chunker, s.junk_filter)
+            refusal = work.budget.chunk_refusal(len(chunks), total)
+            if refusal:
+                raise LoadError(src.source, refusal)
         except LoadError as exc:
             report.skipped.append((src.source, _reason(exc, src.source)))
             failed.add(src.doc_id)
             continue
         total += len(chunks)
-        report.warnings += [(src.source, note) for note in doc.notes]
+        report.warnings += [(src.source, note) for note in (*doc.notes, *notes)]
         loaded.append((src, doc, chunks))
         if submit is not None:
             submit([c.indexed_text() for c in chunks])
     return loaded, failed
+
+
+def _chunk(doc: Document, chunker: Chunker, junk_filter: bool) -> tuple[list[Chunk], list[str]]:
+    """A document's chunks (junk ones left out, with a note saying how many), or LoadError for a
+    file with nothing to index; a file that is junk as a whole is refused before chunking."""
+    reason = junk.file_junk_reason("\n".join(doc.pages)) if junk_filter else None
+    if reason:
+        raise LoadError(doc.source, reason)
+    chunks = chunker.chunk(doc)
+    if not chunks:
+        raise LoadError(doc.source, "no text to index")
+    if not junk_filter:
+        return chunks, []
+    kept, dropped = junk.drop_junk(chunks)
+    if not kept:
+        raise LoadError(doc.source, f"refused: no searchable text, {junk.dropped_note(dropped, len(chunks))}")
+    return kept, [junk.dropped_note(dropped, len(chunks))] if dropped else []
 
 
 def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None) -> Document:
@@ -259,22 +307,43 @@ def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None)
     )
 
 
-def _embed(
-    embedder: Embedder,
-    texts: list[str],
-    show_progress: bool,
-    cancelled: Callable[[], bool] | None,
-    group: int,
-) -> np.ndarray:
-    """All vectors in one call, or, with a cancellation hook, in groups with a check between."""
-    if cancelled is None:
-        return embedder.embed(texts, show_progress=show_progress)
-    parts = []
-    for start in tqdm(range(0, len(texts), group), desc="embed", unit="batch", disable=not show_progress):
-        _check(cancelled)
-        parts.append(embedder.embed(texts[start : start + group]))
-    _check(cancelled)
-    return np.concatenate(parts)
+def _embed(embedder: Embedder, texts: list[str], work: _Work) -> np.ndarray:
+    """Vectors in groups of `work.group`, checking the cancellation hook before each; when the time
+    budget runs out, the vectors so far (fewer rows than texts)."""
+    parts, total = [], len(texts)
+    bar = tqdm(range(0, total, work.group), desc="embed", unit="group", disable=not work.show_progress)
+    for start in bar:
+        _check(work.cancelled)
+        if work.budget.over_time():
+            break
+        if work.progress is not None:
+            work.progress(f"Embedding {start} of {total} passages", start, total)
+        parts.append(embedder.embed(texts[start : start + work.group]))
+    _check(work.cancelled)
+    if work.progress is not None and parts:
+        done = sum(len(p) for p in parts)
+        work.progress(f"Embedding {done} of {total} passages", done, total)
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+def _cut(
+    loaded: list[tuple[Source, Document, list[Chunk]]],
+    rows: int,
+    budget: Budget,
+    report: IngestReport,
+    failed: set[str],
+) -> list[tuple[Source, Document, list[Chunk]]]:
+    """What the first `rows` vectors cover, the rest reported with the time budget's reason."""
+    kept = []
+    for (src, doc, chunks), n in zip(loaded, cut_rows([len(c) for _, _, c in loaded], rows), strict=True):
+        if n == 0:
+            report.skipped.append((src.source, budget.time_reason()))
+            failed.add(src.doc_id)
+            continue
+        if n < len(chunks):
+            report.warnings.append((src.source, budget.cut_note(n, len(chunks))))
+        kept.append((src, doc, chunks[:n]))
+    return kept
 
 
 def _check(cancelled: Callable[[], bool] | None) -> None:

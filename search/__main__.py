@@ -10,10 +10,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-from search.collections import settings_from_cli
-from search.compare import agreement, gain_line, movement_text, went_text
-from search.errors import SearchError
+from search.collections import missing_message, settings_from_cli
+from search.compare import agreement, format_score, gain_line, movement_text, went_text
+from search.errors import IndexNotFoundError, SearchError
 from search.models import FUSED, RERANKED, Hit, RerankerStatus, SearchResult
+from search.passage import separate_headings
 from search.payload import result_json
 from search.settings import BACKEND_FLAGS, RERANK_FLAGS, SEARCH_FLAGS, add_arguments
 
@@ -28,26 +29,29 @@ SETTINGS_FLAGS = (
 FUSED_TITLE = "Hybrid (BM25 + dense, fused)"
 SCORE_LABELS = {FUSED: "fused score", RERANKED: "rerank score"}
 RERANKERS = ("auto", "zerank", "cross-encoder", "api", "none")
+#: The narrowest table drawn; a narrower terminal wraps its lines.
+MIN_WIDTH = 60
 
 
 def render(result: SearchResult, top_k: int, width: int | None = None, *, rerank: bool = True) -> str:
     """Fused and reranked lists side by side, with rank moves both ways, labelled scores, citations
-    and per-stage timings; `rerank=False` (`--no-rerank`) prints the fused list alone."""
-    width = width or max(80, shutil.get_terminal_size((120, 20)).columns)
+    and per-stage timings, in `width` columns (the terminal's; at least `MIN_WIDTH`): a citation or
+    a snippet is shortened to fit, a score never. `rerank=False` prints the fused list alone."""
+    width = max(MIN_WIDTH, width or shutil.get_terminal_size((120, 20)).columns)
     fused, reranked = result.stages.get(FUSED, []), result.stages.get(RERANKED, [])
     status = result.reranker
-    lines = [f"query: {result.query}", f"fusion: {result.fusion.describe()}"]
+    lines = _wrap(f"query: {result.query}", width) + _wrap(f"fusion: {result.fusion.describe()}", width)
     if not rerank:
         lines += ["reranking: skipped (--no-rerank)", "", FUSED_TITLE, "─" * width]
         for hit in fused:
             lines += _cell(hit, FUSED, "", width)
-        return "\n".join(lines + _tail(result, top_k))
-    lines.append(f"reranker: {status.line() if status else 'off'}")
-    gain = gain_line(result, top_k)
-    lines += [gain] if gain else []
+        return "\n".join(lines + _tail(result, top_k, width))
+    lines += _wrap(f"reranker: {status.line() if status else 'off'}", width)
+    lines += _wrap(gain_line(result, top_k), width)
     col = (width - 3) // 2
     right_title = f"Reranked by {status.name}" if reranked and status else "Not reranked"
-    lines += ["", f"{FUSED_TITLE:<{col}} │ {right_title:<{col}}", "─" * col + "─┼─" + "─" * col]
+    left_title, right_title = _fit(FUSED_TITLE, col), _fit(right_title, col)
+    lines += ["", f"{left_title:<{col}} │ {right_title}", "─" * col + "─┼─" + "─" * col]
     note = [] if reranked else textwrap.wrap(_no_rerank_line(status), col)
     for i in range(max(len(fused), len(reranked), 1 if note else 0)):
         left = (
@@ -63,8 +67,8 @@ def render(result: SearchResult, top_k: int, width: int | None = None, *, rerank
         for j in range(max(len(left), len(right))):
             a = left[j] if j < len(left) else ""
             b = right[j] if j < len(right) else ""
-            lines.append(f"{a:<{col}} │ {b}")
-    return "\n".join(lines + _tail(result, top_k))
+            lines.append(f"{a:<{col}} │ {b}".rstrip())
+    return "\n".join(lines + _tail(result, top_k, width))
 
 
 def _no_rerank_line(status: RerankerStatus | None) -> str:
@@ -75,25 +79,45 @@ def _no_rerank_line(status: RerankerStatus | None) -> str:
     return f"No reranker here ({status.line()}). To fix: {fixes}."
 
 
-def _tail(result: SearchResult, top_k: int) -> list[str]:
+def _tail(result: SearchResult, top_k: int, width: int) -> list[str]:
     lines = [""]
     agree = agreement(result, top_k)
     if agree is not None:
         tau = "n/a" if agree.tau is None else f"{agree.tau:.2f}"
         lines.append(f"agreement: overlap@{agree.k} {agree.overlap:.2f}, Kendall tau {tau}")
-    lines.append("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()))
-    return lines + [f"warning: {w}" for w in result.warnings]
+    lines += _wrap("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items()), width)
+    return lines + [line for w in result.warnings for line in _wrap(f"warning: {w}", width)]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) if text else []
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` characters, with "…" where it was cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def _cell(hit: Hit, stage: str, move: str, width: int) -> list[str]:
-    label = SCORE_LABELS[stage]
-    head = f"{hit.rank(stage):>2}. {hit.chunk.citation()}  [{label} {hit.score(stage):.4g}]"
-    head = head + f"  {move}" if move else head
-    snippet = textwrap.shorten(hit.chunk.text, width=max(20, width - 4) * 2, placeholder=" …")
-    return [
-        textwrap.shorten(head, width, placeholder="…"),
-        *textwrap.wrap(snippet, width - 4, initial_indent="    ", subsequent_indent="    ")[:2],
-    ]
+    """One hit in `width` columns: rank and citation, the labelled score and the move (on the same
+    line when they fit, else on the next), then two lines of snippet. Only the citation and the
+    snippet are shortened: the score is always whole."""
+    rank = f"{hit.rank(stage):>2}. "
+    score = f"[{SCORE_LABELS[stage]} {format_score(hit.score(stage))}]"
+    cite = hit.chunk.citation()
+    extras = [score, move] if move else [score]
+    lines = [rank + cite + "".join(f"  {x}" for x in extras)]
+    if len(lines[0]) > width:  # the citation alone first, then the score and move, packed
+        lines = [rank + _fit(cite, width - len(rank))]
+        for part in extras:
+            last = lines[-1]
+            if len(lines) > 1 and len(last) + 2 + len(part) <= width:
+                lines[-1] = f"{last}  {part}"
+            else:
+                lines.append(_fit(f"    {part}", width))
+    text = separate_headings(hit.chunk.text) if hit.chunk.page_start is not None else hit.chunk.text
+    snippet = textwrap.shorten(text, width=max(20, width - 4) * 2, placeholder=" …")
+    return lines + textwrap.wrap(snippet, width - 4, initial_indent="    ", subsequent_indent="    ")[:2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         searcher = Searcher.open(settings, with_reranker=not args.no_rerank)
         result = searcher.search(args.query, rerank=not args.no_rerank)
+    except IndexNotFoundError as exc:
+        message = missing_message(settings, args.collection) if args.collection else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     except SearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -111,6 +111,18 @@ def format_table(collections: list[CollectionInfo]) -> str:
     return "\n".join(lines)
 
 
+def missing_message(settings: Settings, name: str) -> str:
+    """What to say when collection `name` has no index (`settings` may point at it): the command that
+    builds it, and the collections that exist (by `--collection` name)."""
+    main = replace(settings, index_dir=Settings.from_env().index_dir)  # --index and --collection exclude
+    names = [c.name for c in list_collections(main) if not c.error]
+    there = f"the collections here: {', '.join(names)}" if names else "there are no collections yet"
+    return (
+        f"no collection named {name!r}: {there} (`python -m ingest --list`); pick one with "
+        f"`--collection NAME`, or build this one with `python -m ingest PATH --collection {name}`"
+    )
+
+
 def to_json(collections: list[CollectionInfo]) -> str:
     return json.dumps([c.to_dict() for c in collections], indent=1)
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from search.models import FUSED, RERANKED, Hit, SearchResult
+
+
+def format_score(score: float | None) -> str:
+    """One format for every score, in the app and the CLI: 4 decimals (RRF scores are around 0.016,
+    reranker scores 0-1, BM25 scores tens), never a percentage, never "1" beside "0.9894"."""
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return "—"
+    return f"{score:.4f}"
 
 
 def movement(hit: Hit, top_k: int, before: str = FUSED, after: str = RERANKED) -> str:

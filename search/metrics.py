@@ -5,10 +5,17 @@ breaks score ties in its own way. Here every judged set is cleaned once (zero-gr
 queries with no relevant document dropped, as trec_eval would count them as 0 and skew means),
 runs are built from rankings with strictly decreasing scores (so no tie-breaking is left to the
 library), and a BEIR document that became several chunks is ranked by its best chunk.
+
+Thread safety: ranx evaluates with numba `parallel=True` code, and numba's default (workqueue)
+threading layer aborts the whole process ("Concurrent access has been detected") when two threads
+enter parallel code at once. So every ranx call in this process goes through `RANX_LOCK` (the
+app's Evaluate and Tune tabs run it from request threads), and the per-search NDCG the app shows
+(`ranking_ndcg`) is plain numpy, never ranx: searches compute it in parallel without any lock.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -24,6 +31,10 @@ Scored = tuple[str, float]
 #: NDCG@10 is the headline; Recall@100 says what a reranker of the top 100 could reach at best.
 DEFAULT_METRICS: tuple[str, ...] = ("ndcg@10", "recall@100", "mrr@10")
 HEADLINE = "ndcg@10"
+
+#: The one lock around ranx (numba parallel code, see the module docstring): held for one
+#: `evaluate` call, so an Evaluate run never blocks searches, only another evaluation.
+RANX_LOCK = threading.Lock()
 
 
 def positive_qrels(qrels: Mapping[str, Mapping[str, int]]) -> Qrels:
@@ -95,7 +106,7 @@ def per_query(
     r_arrays = [table(sorted(run.get(q, {}).items(), key=lambda x: (-x[1], str(x[0])))) for q in qids]
     # ranx 0.3 fails to return per-query values for a single metric (KeyError): ask for two
     asked = list(metrics) if len(metrics) > 1 else [*metrics, "hits@1" if metrics[0] != "hits@1" else "mrr"]
-    with warnings.catch_warnings():
+    with RANX_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's uint64 -> int64 cast notice inside ranx
         values = evaluate(TypedList(q_arrays), TypedList(r_arrays), asked, return_mean=False)
     return {m: {q: float(v) for q, v in zip(qids, values[m], strict=True)} for m in metrics}
@@ -112,9 +123,19 @@ def evaluate_run(
 
 
 def ranking_ndcg(ranked: Sequence[str], grades: Mapping[str, int], k: int = 10) -> float | None:
-    """NDCG@k of one ranked list against one query's grades (the evaluation's own metric), or None
-    when no item is judged relevant (the evaluation leaves such queries out too)."""
-    if not any(g >= 1 for g in grades.values()):
+    """NDCG@k of one ranked list against one query's grades, or None when no item is judged
+    relevant (the evaluation leaves such queries out too).
+
+    The evaluation's metric (ranx's `ndcg@k`: linear gain, log2(rank + 1) discount, grades below 1
+    count 0, a repeated item counts at its first place) in plain numpy: the app computes it on every
+    judged search, from many request threads at once, where ranx's numba code must not run.
+    """
+    relevant = sorted((int(g) for g in grades.values() if int(g) >= 1), reverse=True)
+    if not relevant:
         return None
-    metric = f"ndcg@{k}"
-    return per_query({"q": dict(grades)}, {"q": run_from_ranking(ranked)}, [metric])[metric]["q"]
+    top = list(dict.fromkeys(ranked))[: max(k, 0)]
+    gains = np.array([float(g) if (g := int(grades.get(item, 0))) >= 1 else 0.0 for item in top])
+    ideal = np.asarray(relevant[: max(k, 0)], dtype=np.float64)
+    idcg = float(np.sum(ideal / np.log2(np.arange(2, len(ideal) + 2))))
+    dcg = float(np.sum(gains / np.log2(np.arange(2, len(gains) + 2)))) if len(gains) else 0.0
+    return dcg / idcg if idcg else 0.0

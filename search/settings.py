@@ -46,6 +46,9 @@ class Settings:
     max_pdf_pages: int = 1000
     max_file_chars: int = 2_000_000
     max_ingest_chunks: int = 20_000
+    # text that is mostly punctuation or one repeated token: a file of it is refused, its chunks in
+    # an otherwise real file are left out (ingest/junk.py)
+    junk_filter: bool = True
     # loading and parsing in a worker process with a time and memory limit (off: in-process)
     isolate_loading: bool = True
     load_timeout_s: float = 60.0
@@ -89,6 +92,11 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 50.0
     shared_uploads: bool = False
+    # one upload's budget in the app (0: none): new chunks (a file past it is refused), and seconds
+    # (past them the upload is cut: what was embedded goes in, the rest is listed with the reason).
+    # Set for a public CPU demo; a private deployment may raise them.
+    max_upload_chunks: int = 2000
+    max_upload_seconds: float = 300.0
     # storage per browser session and for all sessions (oldest idle evicted first)
     max_session_documents: int = 50
     max_session_mb: float = 200.0
@@ -162,6 +170,7 @@ INDEX_FLAGS = (
     "max_pdf_pages",
     "max_file_chars",
     "max_ingest_chunks",
+    "junk_filter",
     "isolate_loading",
     "load_timeout_s",
     "load_memory_mb",

@@ -71,6 +71,20 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Pat
     return _CACHE["sample_index"]
 
 
+def subset_queries() -> list[dict]:
+    """The sample's example queries whose answers lie in `SAMPLE_SUBSET`: the judged queries of the
+    test index (a search for one of them computes NDCG)."""
+    import json
+
+    entries = json.loads((SAMPLE_DIR.parent / "sample_queries.json").read_text(encoding="utf-8"))
+
+    def inside(entry: dict) -> bool:
+        sources = [entry["source"], *(t["source"] for t in entry.get("also", []))]
+        return all(src.split("/", 1)[0] in SAMPLE_SUBSET for src in sources)
+
+    return [e for e in entries if inside(e)]
+
+
 def write_subset_judgments(index_dir: Path, queries_path: Path) -> None:
     """The sample's shipped judgments for the queries whose answers lie in `SAMPLE_SUBSET`, as the
     app writes them beside the whole sample's index."""
@@ -79,13 +93,7 @@ def write_subset_judgments(index_dir: Path, queries_path: Path) -> None:
     from ingest.sample_judgments import make_sample_judgments
     from search.backends import open_backend
 
-    entries = json.loads((SAMPLE_DIR.parent / "sample_queries.json").read_text(encoding="utf-8"))
-
-    def inside(entry: dict) -> bool:
-        sources = [entry["source"], *(t["source"] for t in entry.get("also", []))]
-        return all(src.split("/", 1)[0] in SAMPLE_SUBSET for src in sources)
-
-    queries_path.write_text(json.dumps([e for e in entries if inside(e)]), encoding="utf-8")
+    queries_path.write_text(json.dumps(subset_queries()), encoding="utf-8")
     backend = open_backend(Settings(index_dir=index_dir, sample_dir=SAMPLE_DIR))
     make_sample_judgments(backend, index_dir, SAMPLE_DIR, queries_path)
 

@@ -142,3 +142,38 @@ def make_image_only_pdf(path: Path, *, pages: int = 1) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path
+
+
+def bomb_pdf(path: Path, inflated: int, *, image: bool = False) -> Path:
+    """One page whose content stream (or, with `image`, an image on it) is `inflated` bytes that
+    deflate about 1000:1, and no font (so text extraction never decodes it)."""
+    import zlib
+
+    data = zlib.compress(b" " * inflated, 9)
+    head = b"/Length %d /Filter /FlateDecode" % len(data)
+    if image:
+        side = int(inflated**0.5)
+        head += b" /Type /XObject /Subtype /Image /Width %d /Height %d" % (side, side)
+        head += b" /ColorSpace /DeviceGray /BitsPerComponent 8"
+        page, draw = (
+            b"/Contents 5 0 R /Resources << /XObject << /Im1 4 0 R >> >>",
+            b"q 100 0 0 100 0 0 cm /Im1 Do Q",
+        )
+    else:
+        page, draw = b"/Contents 4 0 R", b"BT ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] %s >>" % page,
+        b"<< %s >>\nstream\n%s\nendstream" % (head, data),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(draw), draw),
+    ]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path.write_bytes(bytes(out))
+    return path

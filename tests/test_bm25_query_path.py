@@ -71,3 +71,28 @@ def test_ties_at_the_cut_off_are_broken_by_position() -> None:
     assert len({s for _, s in hits}) == 1 and hits[0][1] > 0
     assert index.search("alpha", 0) == []
     assert [p for p, _ in index.search("beta alpha", 100)] == list(range(30, 50)) + list(range(30))
+
+
+def test_each_thread_stems_with_its_own_stemmer_and_gets_the_same_tokens() -> None:
+    """A PyStemmer object must not be called from two threads at once: every thread has its own,
+    and queries tokenised by 8 threads at once equal the serial result."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from search.backends.local.lexical import _stemmer
+
+    words = [f"{w}{s}" for w in ("running", "connection", "generous", "happily") for s in ("", "s", "ness")]
+    texts = [" ".join(random.Random(i).choices(words, k=200)) for i in range(40)]
+    serial = [query_tokens(t) for t in texts]
+    barrier = threading.Barrier(8)
+
+    def tokens(i: int) -> tuple[int, list[str]]:
+        if i < 8:
+            barrier.wait(timeout=30)
+        return id(_stemmer("english").__self__), query_tokens(texts[i % len(texts)])
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(tokens, range(400)))
+    assert [t for _, t in results] == [serial[i % len(texts)] for i in range(400)]
+    assert len({owner for owner, _ in results}) == 8  # one stemmer per worker thread
+    assert _stemmer("english") is not _stemmer("german") and _stemmer("") is None

@@ -6,6 +6,7 @@ right column is the card that says what is missing."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,112 @@ def _keep(shot: Path) -> None:
         shutil.copy(shot, Path(keep) / shot.name)
 
 
+def test_an_example_pick_searches_once_and_a_phone_sees_the_results(
+    app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Picking an example fills the box and searches: one first stage, no Enter needed. On a
+    phone the intro and examples are folded away and the page moves to the results."""
+    from search.pipeline import Searcher
+
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    searches: list[str] = []
+    original = Searcher.first_stage
+
+    def counting(self: Searcher, query: str, *args: Any, **kwargs: Any) -> Any:
+        searches.append(query)
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Searcher, "first_stage", counting)  # the app serves from this process
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            for width, height in ((1280, 1000), (420, 900)):
+                searches.clear()
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.goto(app_url, wait_until="domcontentloaded")
+                example = page.locator("#examples button.gallery-item").first
+                example.wait_for(timeout=30_000)
+                example.click()
+                page.locator("#col-reranked details.hs-hit").first.wait_for(timeout=60_000)
+                page.wait_for_timeout(1_500)  # time for a second search, if one were coming
+                box = page.locator("#query textarea, #query input").first
+                assert box.input_value() and searches == [box.input_value()], searches
+                if width == 420:
+                    assert not page.locator(".hs-intro .hs-wide").is_visible()  # folded: one line
+                    top = page.locator("#col-fused details.hs-hit").first.bounding_box()["y"]
+                    assert 0 <= top < height * 0.6, top  # the results are on screen, high up
+                    overflow = page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+                    assert overflow <= 2, f"the page scrolls sideways by {overflow} px"
+                    shot = tmp_path / "phone-after-example.png"
+                    page.screenshot(path=str(shot))
+                    _keep(shot)
+                page.close()
+        finally:
+            browser.close()
+
+
+def test_an_upload_shows_one_progress_display_in_words(
+    app_url: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During an upload one progress display, on the report box, says what happens in words; the
+    upload box, the documents table and the Remove menu carry no overlay."""
+    import time
+
+    from ingest import pipeline as ingest_pipeline
+    from tests.pdfs import make_pdf
+
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    service = shared_service(tmp_path_factory, None, None)  # the app_url fixture's (cached)
+    embed = service.embedder.embed
+
+    def slow(texts: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.4)  # so the browser can watch each step on any machine
+        return embed(texts, *args, **kwargs)
+
+    monkeypatch.setattr(service.embedder, "embed", slow)
+    load = ingest_pipeline._load
+
+    def slow_load(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.6)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_pipeline, "_load", slow_load)
+    pages = [f"Section {i}. " + "Tidal turbines at Halvard produced power all year. " * 40 for i in range(6)]
+    pdf = make_pdf(tmp_path / "tides.pdf", pages)
+    note = tmp_path / "note.txt"
+    note.write_text("Harbour notes: the spring tide reached 6.1 metres. " * 30, encoding="utf-8")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Documents").click()
+            page.locator("#upload input[type=file]").set_input_files([str(pdf), str(note)])
+            page.wait_for_timeout(1_000)
+            page.locator("#add-btn").click()
+            seen: list[str] = []
+            for _ in range(600):
+                shown = page.evaluate(PROGRESS_JS)
+                assert all(where == "ingest-report" for where, _ in shown), shown
+                seen += [text for _, text in shown if text not in seen]
+                if "Indexed" in page.locator("#ingest-report").inner_text():
+                    break
+                page.wait_for_timeout(100)
+            words = " | ".join(seen)
+            assert re.search(r"Reading file [12] of 2: (tides\.pdf|note\.txt)", words), words
+            assert re.search(r"Embedding \d+ of \d+ passages", words), words
+        finally:
+            browser.close()
+
+
+#: Every progress display on the page: (the id of the block it covers, its text).
+PROGRESS_JS = """() => [...document.querySelectorAll('.progress-level')]
+  .filter(e => e.offsetParent)
+  .map(e => [(e.closest('[id]') || {}).id || '', e.innerText.trim()])"""
+
+
 def test_without_a_reranker_the_right_column_is_a_card(
     tmp_path_factory: pytest.TempPathFactory, embedder: Any, tmp_path: Path
 ) -> None:
@@ -148,8 +255,11 @@ def test_a_pdf_hits_page_and_the_phone_layout(app_url: str, tmp_path: Path) -> N
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page, _ = searched(browser, app_url, 1400, 1000)
+            page, _ = searched(browser, app_url, 1280, 1000)
             page.locator("#col-reranked details.hs-hit").first.wait_for(timeout=60_000)
+            # nothing picked yet: the panel is the picker and a line, no empty image frame
+            assert not page.locator("#page-image").is_visible()
+            assert page.locator("#page-view").bounding_box()["height"] < 260
             page.locator("#page-pick input").first.click()
             option = page.get_by_role("option").first
             option.wait_for(timeout=10_000)
@@ -158,6 +268,13 @@ def test_a_pdf_hits_page_and_the_phone_layout(app_url: str, tmp_path: Path) -> N
             image = page.locator("#page-image img").first
             image.wait_for(timeout=60_000)
             assert image.evaluate("img => img.naturalWidth") > 500
+            # drawn at the column's width (readable at 1280 px), and the zoom widens it
+            panel = page.locator("#page-view").bounding_box()["width"]
+            page.wait_for_function("() => document.querySelector('#page-image img').width > 0")
+            width = image.bounding_box()["width"]
+            assert width >= 0.85 * panel, (width, panel)
+            page.locator("#page-zoom").get_by_text("200%").click()
+            page.wait_for_function(f"() => document.querySelector('#page-image img').width > {1.8 * width}")
             note = page.locator("#page-note").inner_text()
             assert "the passage marked" in note and "Open the PDF at this page" in note
             page.locator("#page-image").scroll_into_view_if_needed()

@@ -160,3 +160,68 @@ def test_a_closed_tab_leaves_no_kept_first_stage(cb: Callbacks) -> None:
     assert "closing" in cb._first
     cb.forget("closing")
     assert "closing" not in cb._first
+
+
+JUDGED = "How much battery storage capacity did the grid operator have in the third quarter?"
+
+
+def test_ndcg_of_a_list_no_reranker_made_is_null_not_zero(cb: Callbacks) -> None:
+    """`/search` said `ndcg_at_10.reranked: 0.0` when no reranker ran; it is null, and the app shows
+    no NDCG for the missing list either."""
+    from webapp.api import Api
+
+    api = Api(cb)
+    off = api.search(JUDGED, top_k=5, rerank=False)
+    assert off["reranked"] == [] and off["ndcg_at_10"]["reranked"] is None
+    assert isinstance(off["ndcg_at_10"]["fused"], float)  # the judged query still scores its hybrid list
+    on = api.search(JUDGED, top_k=5, rerank_depth=10)
+    assert on["reranked"] and isinstance(on["ndcg_at_10"]["reranked"], float)
+
+    view = cb.first_stage(None, form(cb, JUDGED, rerank=False))
+    assert "NDCG@10" in view.left and "NDCG@10" not in view.right and "0.00" not in view.right
+    assert view.gain == ""  # no "NDCG@10 0.61 → 0.00" line
+
+
+def test_the_evaluate_tab_names_the_collection_and_says_why_reranked_columns_are_absent(
+    cb: Callbacks,
+) -> None:
+    from search.models import RerankAttempt, RerankerStatus
+    from webapp.evaluating import rerank_note
+
+    table = cb.shipped_table(None, "main")
+    label = cb.scope_label(Scope.MAIN)
+    assert f"| {label} (sample) |" in table and "| index (" not in table  # as the Search tab names it
+    # the tiny reranker runs on CPU: the box can be ticked, and the note says so
+    assert "Tick “Include reranking” and press Evaluate" in table
+
+    none = RerankerStatus(
+        name="",
+        backend="none",
+        choice="none: no GPU for zerank-1",
+        attempts=(RerankAttempt("zerank-1", "no GPU", "run on a machine with a GPU"),
+                  RerankAttempt("hosted zerank-1", "no key", "set ZEROENTROPY_API_KEY")),
+    )  # fmt: skip
+    note = rerank_note(none)
+    assert "no reranker runs on this server (none: no GPU for zerank-1)" in note
+    assert "run on a machine with a GPU; or set ZEROENTROPY_API_KEY" in note and "tick" not in note.lower()
+    assert "SEARCH_RERANKER=auto" in rerank_note(RerankerStatus(name="", backend="none"))
+
+
+def test_an_upload_reports_its_steps_in_words(cb: Callbacks, tmp_path: Path) -> None:
+    """What the one progress display shows: each file read, the passages embedded, the write."""
+    files = []
+    for i, topic in enumerate(("tides", "kites")):
+        path = tmp_path / f"{topic}.txt"
+        path.write_text(f"Notes on {topic}. " + f"The {topic} log has entry {i}. " * 60, encoding="utf-8")
+        files.append(str(path))
+    heard: list[tuple[str, int, int]] = []
+    report = cb.ingest("s-upload", files, lambda words, done, total: heard.append((words, done, total)))
+    cb.service.drop_session("s-upload")
+    assert "Indexed 2 files" in report
+    words = [w for w, _, _ in heard]
+    assert words[:2] == ["Reading file 1 of 2: tides.txt", "Reading file 2 of 2: kites.txt"]
+    embedding = [(w, d, t) for w, d, t in heard if w.startswith("Embedding")]
+    total = embedding[-1][2]
+    assert embedding[0] == (f"Embedding 0 of {total} passages", 0, total)
+    assert embedding[-1] == (f"Embedding {total} of {total} passages", total, total)
+    assert words[-1] == "Writing the index" and all(0 <= d <= t for _, d, t in heard)

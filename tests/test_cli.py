@@ -65,3 +65,29 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     capsys.readouterr()
     assert search_main(["   ", "--index", str(tmp_path / "idx"), "--no-rerank"]) == 2
     assert "query is empty" in capsys.readouterr().err
+
+
+def test_the_side_by_side_table_fits_80_columns_with_every_score_whole(
+    tmp_path, capsys, monkeypatch, tiny_zerank_path
+):
+    """Ranks 8-10 used to print "[fused score…" cut off, and scores as "1" beside "0.2467"."""
+    root = make_corpus(tmp_path / "docs")
+    long_name = root / "a-very-long-file-name-about-cheese-caves-and-their-humidity-2025.txt"
+    long_name.write_text("Cheese aging caves keep a humidity of 90 percent and a cool 12 degrees.")
+    index = tmp_path / "idx"
+    assert ingest_main([str(root), "--index", str(index)]) == 0
+    monkeypatch.setenv("SEARCH_RERANKER_MODEL", str(tiny_zerank_path))
+    monkeypatch.setenv("SEARCH_RERANKER", "zerank")
+    monkeypatch.setenv("COLUMNS", "80")
+    capsys.readouterr()
+    assert search_main(["cheese aging caves", "--index", str(index), "--top-k", "10", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert search_main(["cheese aging caves", "--index", str(index), "--top-k", "10"]) == 0
+    table = capsys.readouterr().out
+    too_wide = [line for line in table.splitlines() if len(line) > 80]
+    assert not too_wide, too_wide
+    fused = re.findall(r"\[fused score (\d+\.\d{4})\]", table)
+    reranked = re.findall(r"\[rerank score (\d+\.\d{4})\]", table)
+    assert len(fused) == len(result["fused"]) >= 6 and len(reranked) == len(result["reranked"])
+    assert fused == [f"{h['score']:.4f}" for h in result["fused"]]  # one format, the same as the app's
+    assert "[fused score…" not in table and "a-very-long-file-name" in table

@@ -97,7 +97,11 @@ def test_collections_are_separate_listed_and_searchable(roots, capsys):
     assert search_main(["kite wind", "--collection", "kites", "--no-rerank", "--json"]) == 0
     assert '"citation": "kites.md"' in capsys.readouterr().out
     assert search_main(["kite wind", "--collection", "nothing", "--no-rerank"]) == 2
-    assert "no index at" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # names the collections by --collection name (the damaged one left out), not an --index folder
+    assert "no collection named 'nothing': the collections here: main, kites" in err
+    assert "--collection NAME" in err and "python -m ingest PATH --collection nothing" in err
+    assert "--index" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_list_collections_is_empty_before_any_ingest(tmp_path):

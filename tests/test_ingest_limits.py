@@ -17,7 +17,7 @@ from search.backends import open_writer
 from search.backends.local import store
 from search.embedding import Embedder
 from search.settings import Settings
-from tests.pdfs import make_pdf
+from tests.pdfs import bomb_pdf, make_pdf
 
 PAGE = "Rennet curdles milk into curds and whey; the curds are pressed into wheels and salted. "
 
@@ -60,7 +60,32 @@ def test_a_page_over_the_decompression_cap_is_reported_by_number(tmp_path: Path)
         doc = load_file(path, max_bytes=MB)
     assert "Short page one" in doc.pages[0] and doc.pages[1] == "" and "three" in doc.pages[2]
     assert len(doc.notes) == 1
-    assert doc.notes[0].startswith("page 2 left out: its text could not be extracted (")
+    assert doc.notes[0].startswith("page 2 left out: it inflates past pypdf's safety limits")
+    assert "at most 1,000 bytes (zlib_maximum_output_length)" in doc.notes[0]
+
+
+def test_a_pdf_whose_pages_all_inflate_past_the_cap_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    """Not "no extractable text": the reason is the limit (a decompression bomb)."""
+    import pypdf
+
+    path = make_pdf(tmp_path / "capped.pdf", [PAGE * 20, PAGE * 20])
+    with pypdf.apply_configuration(zlib_maximum_output_length=1000), pytest.raises(LoadError) as exc:
+        load_file(path, max_bytes=MB)
+    reason = str(exc.value)
+    assert "refused: page 1 inflates past pypdf's safety limits (a decompression bomb?)" in reason
+    assert "at most 1,000 bytes" in reason and "(and 1 more such pages)" in reason
+
+
+@pytest.mark.parametrize("image", [False, True])
+def test_a_real_decompression_bomb_is_refused_in_the_worker_with_the_limit(
+    tmp_path: Path, image: bool
+) -> None:
+    """100 KB that inflate to 100 MB, with pypdf's default cap (75 MB), in the isolated loader: it
+    was "no extractable text" (no font, so pypdf's text extraction never decoded the stream)."""
+    path = bomb_pdf(tmp_path / "bomb.pdf", 100_000_000, image=image)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(LoadError, match=r"refused: page 1 inflates past .*at most 75,000,000 bytes"):
+        load_isolated(path, max_bytes=MB, timeout_s=60)
 
 
 def test_isolated_load_equals_in_process_load(tmp_path: Path) -> None:

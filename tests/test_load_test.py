@@ -41,3 +41,24 @@ def test_generated_upload_files(tmp_path: Path) -> None:
     hostile = load_test.make_files(tmp_path, 1, 10_000, "hostile")
     assert len(ordinary) == 2 and all(p.stat().st_size >= 10_000 for p in ordinary)
     assert hostile[0].suffix == ".md" and hostile[0].read_text().startswith("# x     ")
+
+
+def test_query_mix_includes_the_sample_judged_examples() -> None:
+    """The default mix makes the server compute NDCG (judged queries), as visitors clicking the
+    examples do; "plain" keeps the old unjudged list."""
+    import json
+
+    examples = [e["query"] for e in json.loads(load_test.SAMPLE_QUERIES.read_text(encoding="utf-8"))]
+    assert load_test.parse_args(["--seconds", "1"]).queries == "mixed"
+    assert load_test.query_mix("judged") == examples and examples
+    assert set(load_test.query_mix("mixed")) == set(examples) | set(load_test.QUERIES)
+    assert not set(load_test.query_mix("plain")) & set(examples)
+
+
+def test_flood_upload_and_the_probe_options(tmp_path: Path) -> None:
+    (flood,) = load_test.make_files(tmp_path, 1, load_test.DEFAULT_BYTES["flood"], "flood")
+    assert flood.suffix == ".md" and flood.read_text() == "[" * 100_000
+    args = load_test.parse_args(
+        ["--ingest-kind", "flood", "--ingest-files", "1", "--clients", "0", "--probe", "3"]
+    )
+    assert (args.ingest_kind, args.probe, args.probe_delay, args.clients) == ("flood", 3, 5.0, 0)

@@ -13,6 +13,7 @@ from search.metrics import (
     evaluate_run,
     per_query,
     positive_qrels,
+    ranking_ndcg,
     run_from_ranking,
 )
 
@@ -98,3 +99,45 @@ def test_per_query_equals_ranx_on_plain_dictionaries() -> None:
 def test_a_single_metric_gives_per_query_values() -> None:
     got = per_query({"q": {"a": 1}}, {"q": run_from_ranking(["b", "a"])}, ("mrr@10",))
     assert got == {"mrr@10": {"q": pytest.approx(0.5)}}
+
+
+def test_ranking_ndcg_in_numpy_equals_ranx() -> None:
+    """The request path's NDCG (plain numpy) is the evaluation's (ranx), on graded, partly judged,
+    duplicated and short rankings, at several depths."""
+    import random
+
+    rng = random.Random(11)
+    for case in range(200):
+        docs = [f"d{i}" for i in range(rng.randrange(1, 30))]
+        grades = {d: rng.choice([0, 0, 1, 2, 3]) for d in rng.sample(docs, rng.randrange(1, len(docs) + 1))}
+        ranked = [rng.choice(docs) for _ in range(rng.randrange(0, 25))]  # repeats: first place counts
+        k = rng.choice([1, 3, 10, 20])
+        ours = ranking_ndcg(ranked, grades, k)
+        if not any(g >= 1 for g in grades.values()):
+            assert ours is None
+            continue
+        metric = f"ndcg@{k}"
+        theirs = per_query({"q": grades}, {"q": run_from_ranking(ranked)}, [metric])[metric]["q"]
+        assert ours == pytest.approx(theirs, abs=1e-12), (case, ranked, grades, k)
+
+
+def test_ranking_ndcg_by_hand() -> None:
+    assert ranking_ndcg(["x", "a"], {"a": 1}) == pytest.approx(1 / math.log2(3))
+    assert ranking_ndcg(["b", "a", "b"], {"a": 2, "b": 1, "z": 0}) == pytest.approx(
+        _dcg([1, 2]) / _dcg([2, 1])
+    )
+    assert ranking_ndcg([], {"a": 1}) == 0.0
+    assert ranking_ndcg(["a"], {"a": 0}) is None
+
+
+def test_ranx_from_several_threads_at_once_does_not_abort_the_process() -> None:
+    """numba's workqueue layer aborts the process when two threads run ranx's parallel code at once
+    (the app's Evaluate/Tune from request threads): `RANX_LOCK` serialises them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    qrels = {f"q{i}": {f"d{i}": 1, f"d{i + 1}": 2} for i in range(50)}
+    run = {q: run_from_ranking(f"d{j}" for j in range(60)) for q in qrels}
+    expected = per_query(qrels, run)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: per_query(qrels, run), range(60)))
+    assert all(r == expected for r in results)

@@ -132,3 +132,21 @@ def test_cli_search_without_a_local_reranker_never_imports_torch(tmp_path, onnx,
     result = json.loads("\n".join(lines[:-1]))
     assert status == {"code": 0, "heavy": []}
     assert result["fused"][0]["text"].startswith("Pumice")
+
+
+def test_the_onnx_export_says_nothing_alarming(tmp_path, capfd) -> None:
+    """A first start used to print TracerWarnings ("might cause the trace to be incorrect") and a
+    UserWarning ("the exported graph will produce incorrect results"); the vectors are checked
+    against torch above, so the export keeps quiet."""
+    import warnings
+
+    from search.embedding.onnx_export import export_onnx
+    from search.settings import resolve_embedding_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        export_onnx(Path(resolve_embedding_model(MODEL)), tmp_path / "model.onnx")
+    assert (tmp_path / "model.onnx").stat().st_size > 1_000_000
+    assert [str(w.message)[:80] for w in caught] == []
+    out, err = capfd.readouterr()
+    assert "incorrect" not in out + err and "Warning" not in out + err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ingest.load import load_file
@@ -117,3 +119,56 @@ def test_pdf_title_prefers_real_metadata():
     assert pdf_title("Binder1.pdf", ["", "Heading on page 2\nBody text."], "file") == "Heading on page 2"
     assert pdf_title("", ["12\nBody."], "file") == "file"
     assert pdf_title(None, ["Heading that runs\non into a sentence."], "file") == "file"
+
+
+SPEC_TITLE = "Shared MIME-info Database"
+SPEC_BODIES = [
+    "X Desktop Group (http://www.freedesktop.org)\nThomas Leonard\ntal197 at users.sf.net\n"
+    "1. Introduction\nThis is version 0.21 of the specification.",
+    "2. Unified system\nEveryone is keen to see the databases merged into one.",
+    "2.1. Directory layout\nApplications must be able to extend the database.",
+    "3. The source XML files\nEach application provides its own XML file of types.",
+]
+
+
+def test_a_title_repeated_as_running_header_is_the_title_and_stays_on_page_1(tmp_path):
+    """Like the freedesktop.org specification: no metadata title, the title printed at the top of
+    every page, and page 1's next line an organisation with its web address."""
+    pages = [f"{SPEC_TITLE}\n{body}" for body in SPEC_BODIES]
+    doc = load_file(make_pdf(tmp_path / "shared-mime-info-spec.pdf", pages), max_bytes=1 << 20)
+    assert doc.title == SPEC_TITLE
+    assert doc.pages[0].split("\n")[:2] == [SPEC_TITLE, "X Desktop Group (http://www.freedesktop.org)"]
+    for page in doc.pages[1:]:  # furniture everywhere else
+        assert SPEC_TITLE not in page
+    # with a real metadata title, a running header that is not the title is stripped from page 1 too
+    titled = load_file(make_pdf(tmp_path / "titled.pdf", pages, title="MIME spec"), max_bytes=1 << 20)
+    assert titled.title == "MIME spec" and SPEC_TITLE not in titled.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "X Desktop Group (http://www.freedesktop.org)",
+        "www.example.org",
+        "tal197 at users.sf.net",
+        "Contact: editor@example.com",
+        "© 2024 Northmere Grid Authority",
+        "Copyright 2018 The Authors",
+    ],
+)
+def test_url_email_and_copyright_lines_are_no_title(line):
+    assert is_junk_title(line)
+    # as the metadata title, and as page 1's first line: the next heading is taken instead
+    assert pdf_title(line, ["Tidal Report\nThe turbines ran all year."], "file") == "Tidal Report"
+    assert pdf_title(None, [f"{line}\nTidal Report\nThe turbines ran all year."], "file") == "Tidal Report"
+
+
+def test_the_real_freedesktop_spec_gets_its_printed_title():
+    """The PDF the issue was found with, where Debian ships it (shared-mime-info's documentation)."""
+    path = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")
+    if not path.is_file():
+        pytest.skip("shared-mime-info-spec.pdf is not installed here")
+    doc = load_file(path, max_bytes=1 << 24)
+    assert doc.title == "Shared MIME-info Database"
+    assert doc.pages[0].startswith("Shared MIME-info Database\n")
+    assert not any(p.startswith("Shared MIME-info Database") for p in doc.pages[1:])

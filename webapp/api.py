@@ -73,9 +73,8 @@ class Api:
     @user_errors
     def documents(self, collection: str = "main", request: gr.Request = None) -> list:
         """The documents of a collection: doc_id, file, title, pages, chunks."""
-        return [
-            payload.document_json(d) for d in self.service.documents(session_of(request), Scope(collection))
-        ]
+        scope = validate.choice("collection", collection, Scope)
+        return [payload.document_json(d) for d in self.service.documents(session_of(request), scope)]
 
     @user_errors
     def remove(self, doc_id: str, collection: str = "mine", request: gr.Request = None) -> dict:

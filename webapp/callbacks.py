@@ -268,10 +268,11 @@ class Callbacks(Evaluating):
         main_rows = documents.document_rows(service.documents(session, Scope.MAIN))
         return DocumentsView(documents.document_rows(docs), choices, service.has_uploads(session), main_rows)
 
-    def ingest(self, session: str | None, paths: Sequence[str] | None) -> str:
+    def ingest(self, session: str | None, paths: Sequence[str] | None, progress: Any = None) -> str:
+        """Index the uploads; `progress(words, done, total)` hears each step ("Reading file 2 of 5")."""
         if not paths:
             raise_user("Choose one or more PDF, .txt or .md files first.")
-        report = self.service.ingest(session, list(paths))
+        report = self.service.ingest(session, list(paths), show_progress=False, progress=progress)
         return documents.ingest_html(report, self.scope_label(Scope.MINE))
 
     def remove(self, session: str | None, doc_id: str | None) -> str:
@@ -291,7 +292,10 @@ class DocumentsView:
 
 def column_ndcg(hits: Sequence[Any], grades: dict[str, int], k: int = 10) -> float | None:
     """NDCG@k of a shown list in the unit of the marks (a judged passage, or a document judged as a
-    whole at its best chunk), as the evaluation ranks; None without a relevant judgment."""
+    whole at its best chunk), as the evaluation ranks; None without a relevant judgment, and None
+    for a list that was never made (no reranker ran): that is no list, not a list that scored 0."""
+    if not hits:
+        return None
     by_passage = judgments.passage_judged_docs(grades)
     return ranking_ndcg([judgments.unit_of(h.chunk, grades, by_passage) for h in hits], grades, k)
 

@@ -4,12 +4,12 @@ rank and score on expanding. Pure functions from engine objects to HTML."""
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
-from search.compare import movement_text, went_text
+from search.compare import format_score, movement_text, went_text
 from search.models import BM25, DENSE, FUSED, RERANKED, Hit, RerankerStatus
+from search.passage import separate_headings
 from webapp.highlight import Analyzer, QueryTerms, highlight, reflow, snippet
 from webapp.markdown_view import is_markdown, render_markdown
 
@@ -30,14 +30,6 @@ STAGE_SCORES_NOTE = (
     "similarity of meanings; fusion by RRF adds 1/(k + rank) per list (at most about 0.033 with k = 60), "
     "weighted fusion mixes scores scaled to 0–1; the reranker gives its own relevance score."
 )
-
-
-def format_score(score: float | None) -> str:
-    """One format for every score: 4 decimals (RRF scores are around 0.016, reranker scores 0–1, BM25
-    scores tens), never a percentage, never "1" beside "0.9894"."""
-    if score is None or (isinstance(score, float) and math.isnan(score)):
-        return "—"
-    return f"{score:.4f}"
 
 
 def model_label(name: str) -> str:
@@ -155,11 +147,18 @@ def hit_card(
         f'<summary><div class="hs-head"><span class="hs-rank">#{rank}</span>{badge}'
         f'<span class="hs-cite">{html.escape(hit.chunk.citation())}</span>{rel}'
         f'<span class="hs-score">score {format_score(hit.score(stage))}</span></div>'
-        f'<div class="hs-snippet">{snippet(hit.chunk.text, terms)}</div></summary>'
+        f'<div class="hs-snippet">{snippet(snippet_text(hit), terms)}</div></summary>'
         f"{stage_table(hit, candidates)}"
         f'<div class="hs-full">{full_text(hit, terms)}</div>'
         "</details>"
     )
+
+
+def snippet_text(hit: Hit) -> str:
+    """What a snippet is cut from: a PDF passage with " — " after each section heading, so the
+    heading does not run into the sentence after it."""
+    chunk = hit.chunk
+    return separate_headings(chunk.text) if chunk.page_start is not None else chunk.text
 
 
 def full_text(hit: Hit, terms: QueryTerms) -> str:

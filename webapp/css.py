@@ -59,7 +59,30 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
 .hs-gain .hs-plus {color: #15803d; font-weight: 700;}
 .hs-gain .hs-minus {color: #b91c1c; font-weight: 700;}
 .hs-went {font-size: .75rem; color: var(--body-text-color); white-space: nowrap;}
+.hs-intro h1 {font-size: 1.6rem; margin: 0 0 .4rem 0;}
+.hs-intro p {margin: 0; line-height: 1.45;}
+.hs-intro .hs-narrow {display: none;}
+.hs-intro details summary {cursor: pointer; color: var(--body-text-color-subdued);}
+/* The cited page: the picker alone until a page is picked; then the page drawn at the column's width
+   (times the zoom), the frame scrolling sideways past 100 %. */
+#page-image {overflow-x: auto !important;}
+#page-image img {width: calc(100% * var(--hs-zoom, 1)) !important; max-width: none !important;
+  height: auto !important; max-height: none !important; object-fit: contain;}
+#page-image button:has(img), #page-image .image-frame, #page-image .image-container {height: auto !important;
+  max-height: none !important; display: block;}
+/* The upload's one progress display: room for its words and bar (the box is empty meanwhile). */
+#ingest-report {min-height: 4.5rem;}
 @media (max-width: 640px) {
+  /* a phone: the intro folds to one line and the examples scroll sideways in one row, so the
+     results start near the top (and a search scrolls to them) */
+  .hs-intro .hs-wide {display: none;}
+  .hs-intro .hs-narrow {display: block;}
+  .hs-intro h1 {font-size: 1.25rem;}
+  #examples .gallery {flex-wrap: nowrap !important; overflow-x: auto; padding-bottom: .3rem;}
+  #examples .gallery-item {flex: 0 0 auto; max-width: 16rem;}
+  #eval-controls .form {flex-wrap: wrap;}
+  #eval-controls .form > .block {min-width: 100% !important;}
+  #eval-out table {display: block; overflow-x: auto; white-space: nowrap;}
   #query-row {flex-direction: column; align-items: stretch;}
   #query-row > * {min-width: 0 !important; width: 100%;}
   #search-btn {max-width: none; width: 100%;}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from search import judgments
 from search.errors import UploadError
-from search.models import FusionParams, Scope
+from search.models import FusionParams, RerankerStatus, Scope
 from webapp.service import SearchService
 
 #: The shipped judgments' table (Evaluate tab) scores at most this many queries.
@@ -49,7 +49,8 @@ class Evaluating:
         report = self.service.evaluate(
             session, Scope(scope), split, rerank=rerank, max_queries=max_queries, progress=progress
         )
-        return render_markdown([report], title=f"{self.scope_label(scope)}: {split} judgments")
+        name = self.scope_label(scope)  # as the Search tab names it, not the index folder's name
+        return render_markdown([replace(report, name=name)], title=f"{name}: {split} judgments")
 
     def shipped_table(self, session: str | None, scope: Scope | str, progress: Any = None) -> str:
         """What the Evaluate tab shows before anyone marks anything: the table of the judgments
@@ -66,12 +67,7 @@ class Evaluating:
                 status = self.service.reranker_status
                 rerank = status.loaded and status.device != "cpu"
                 table = self.evaluate(None, Scope.MAIN, split, SHIPPED_MAX_QUERIES, rerank, progress)
-                note = (
-                    ""
-                    if rerank
-                    else f"\n\n_Reranked columns: tick “Include reranking” and Evaluate ({status.line()})._"
-                )
-                self._shipped[split] = table + note
+                self._shipped[split] = table + ("" if rerank else "\n\n" + rerank_note(status))
             return self._shipped[split]
 
     def tune(
@@ -110,6 +106,22 @@ class Evaluating:
             f"Searches on {self.scope_label(scope)}{self.private_marks} now use {applied.describe()}.",
             applied,
         )
+
+
+def rerank_note(status: RerankerStatus | None) -> str:
+    """Under a table without reranked columns: why they are absent and what would add them."""
+    if status is not None and status.loaded:
+        return (
+            f"_No reranked columns yet: reranking every judged query is slow on {status.device or 'CPU'}. "
+            f"Tick “Include reranking” and press Evaluate to add them ({status.line()})._"
+        )
+    why = status.line() if status is not None else "reranking off"
+    fixes = [a.fix for a in status.attempts] if status is not None else []
+    fix = "; or ".join(fixes) if fixes else "set SEARCH_RERANKER=auto (or zerank, cross-encoder, api)"
+    return (
+        f"_No reranked columns: no reranker runs on this server ({why}). "
+        f"To add them, {fix}, and restart the app._"
+    )
 
 
 def raise_user(message: str) -> NoReturn:

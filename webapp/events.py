@@ -51,6 +51,15 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def words_progress(progress: Any) -> Callable[[str, int, int], None]:
+    """A `(words, done, total)` callback drawn on a `gr.Progress`: the words, and a bar for the step."""
+
+    def report(words: str, done: int, total: int) -> None:
+        progress(done / total if total > 0 else None, desc=words)
+
+    return report
+
+
 def search_outputs(
     view: SearchView, status: str, pages: list[tuple[str, str]], *, new_query: bool = True
 ) -> tuple[Any, ...]:
@@ -147,11 +156,13 @@ class Events:
         self,
         paths: list[str] | None,
         request: gr.Request,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
+        progress: gr.Progress = gr.Progress(),
     ) -> tuple[Any, ...]:
-        progress(0, desc="Reading and indexing files")
+        """One progress display, on the report box, in words: "Reading file 2 of 5: a.pdf",
+        "Embedding 40 of 58 passages" (the wiring shows it there only, not over every output)."""
+        progress(0, desc="Waiting for the model (an upload or a rerank may be running)")
         try:
-            report = self.cb.ingest(session_of(request), paths)
+            report = self.cb.ingest(session_of(request), paths, words_progress(progress))
         finally:
             discard_uploads(paths)
         return (report, *self.documents_view(request), None)
@@ -211,13 +222,16 @@ class Events:
 
     @user_errors
     def show_page(self, chunk_id: str | None, request: gr.Request) -> tuple[Any, ...]:
-        """The chosen PDF hit's page: the image (or nothing) and a line with the link to the file."""
+        """The chosen PDF hit's page: the image (shown only when there is one, with its zoom) and a
+        line with the link to the file."""
         view = page_view(self.service, session_of(request), chunk_id)
         note = html.escape(view.note)
         if view.link:
             link = html.escape(view.link)
             note += f' <a href="{link}" target="_blank" rel="noopener">Open the PDF at this page</a>'
-        return (str(view.image) if view.image else None), f'<div class="hs-foot">{note}</div>'
+        shown = view.image is not None
+        image = gr.update(value=str(view.image) if shown else None, visible=shown)
+        return image, f'<div class="hs-foot">{note}</div>', gr.update(visible=shown)
 
     def end_session(self, request: gr.Request) -> None:
         self.cb.forget(request.session_hash)

@@ -11,6 +11,8 @@ import html
 import re
 from collections.abc import Callable
 
+from search.passage import line_breaks
+
 #: Turns text into the terms the lexical index would match (stemmed, stop words dropped).
 Analyzer = Callable[[str], list[str]]
 
@@ -122,16 +124,21 @@ def reflow(text: str, paged: bool) -> str:
     """Text for the full-chunk view. PDF text keeps the line breaks of the printed page, which read
     as broken lines on screen: for paged sources a single line break (with the blanks around it)
     becomes a space, none after a hyphen ("grid-\nscale" reads "grid-scale"), and blank lines stay
-    paragraph breaks. Text and markdown files are shown as written. Linear in the text's length."""
+    paragraph breaks; a section heading keeps its line breaks (`search.passage`), so it does not run
+    into its text. Text and markdown files are shown as written. Linear in the text's length."""
     if not paged:
         return text
     parts = re.split(r"(\n\n+)", text)
     for i in range(0, len(parts), 2):
         lines = parts[i].split("\n")
+        breaks = line_breaks(lines)
         out = [lines[0]]
-        for line in lines[1:]:
+        for n, line in enumerate(lines[1:]):
             prev = out[-1]
-            if len(prev) >= 2 and prev[-1] == "-" and _wordish(prev[-2]) and line[:1] and _wordish(line[0]):
+            if n in breaks:
+                out[-1] = prev.rstrip(" \t")
+                out.append("\n" + line.lstrip(" \t"))
+            elif len(prev) >= 2 and prev[-1] == "-" and _wordish(prev[-2]) and line[:1] and _wordish(line[0]):
                 out.append(line)
             else:
                 out[-1] = prev.rstrip(" \t")

@@ -35,6 +35,9 @@ MAX_CACHE_FILES = 512
 MIN_LINE_CHARS = 12
 HIGHLIGHT_RGBA = (255, 200, 0, 90)
 
+#: PDFium is not thread-safe (one library state for every document): every pypdfium2 call in the
+#: process runs under this lock, from opening the document to closing it (ingest does not use
+#: PDFium; it reads PDFs with pypdf in a worker process).
 _pdfium_lock = threading.Lock()
 
 

@@ -1,10 +1,28 @@
-"""What the app does besides drawing: which index a session reads, uploads and removal under the
-model lock, judgments, evaluation and tuning. `webapp.callbacks` turns widget values into calls here.
+"""What the app does besides drawing: which index a session reads, uploads and removal, judgments,
+evaluation and tuning. `webapp.callbacks` turns widget values into calls here.
 
-Concurrency: first-stage searches run in parallel; reranking and ingest take the same `model_lock`
-(the reranker's own lock), so they run one at a time. An ingest writes a new index version and only
-then swaps in a new `Searcher`; searches already running keep theirs, so they never fail and never
-see a half-built index.
+Concurrency: first-stage searches run in parallel; reranks take `model_lock` (the reranker's own
+lock), one at a time. Uploads are scheduled fairly (`webapp.scheduler`): each holds only its own
+collection's lock (`folder_locks`; with shared uploads the main index's, so those stay serial) and
+takes the embedding model in short turns (`embed_turns`), so uploads of different sessions run side
+by side and a small one never waits for a long one to finish. Each upload has a budget (chunks,
+seconds: `ingest.budget`). An ingest writes a new index version and only then swaps in a new
+`Searcher`; searches already running keep theirs, so they never fail and never see a half-built index.
+
+Objects every request thread shares, and why that is safe (each is also noted where it is made):
+- the index version (`Searcher`: FAISS index, `LexicalIndex`, chunk list): read only, never changed
+  in place; FAISS CPU `search` is const and may run from many threads at once.
+- the embedder: the ONNX Runtime `InferenceSession` (`run` is thread-safe) with one `tokenizers`
+  object per thread; the torch backend's query tokenizer copy is behind its `_query_lock`.
+- BM25 stemming: one PyStemmer object per thread (`lexical._stemmer`), so no lock.
+- the reranker: behind `model_lock` (the reranker's own lock); the embedder's ingest batches are
+  taken in turns (`embed_turns`), index folders behind `folder_locks`.
+- NDCG per search: plain numpy (`search.metrics.ranking_ndcg`); ranx (numba parallel code, which
+  aborts the process when two threads enter it) only behind `search.metrics.RANX_LOCK`.
+- PDFium (not thread-safe at all): only in `webapp.page_image`, behind its `_pdfium_lock`; ingest
+  parses PDFs with pypdf in a worker process (`ingest.isolate`).
+- session state: `Sessions._lock`; judgment files: `search.judgments._lock`; this service's own
+  maps (last results, closing sessions): `self._lock`.
 """
 
 from __future__ import annotations
@@ -17,9 +35,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
+from ingest.budget import Budget
 from ingest.chunk import Chunker
 from ingest.load import MB
-from ingest.pipeline import IngestReport, run_ingest
+from ingest.pipeline import IngestProgress, IngestReport, run_ingest
 from ingest.sample import ensure_index
 from ingest.uploads import inside, safe_filename, stage_uploads, upload_sources
 from search.backends import DocumentInfo, open_backend, open_writer
@@ -34,7 +53,8 @@ from search.settings import Settings
 from webapp import clients, quota
 from webapp.forms import fusion_from_ui
 from webapp.judging import Judging
-from webapp.sessions import SESSIONS_DIR, Sessions
+from webapp.scheduler import TURN_CHUNKS, EmbedTurns, FolderLocks, TurnEmbedder
+from webapp.sessions import SESSIONS_DIR, Sessions, session_key
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +65,8 @@ LAST_RESULTS = 64
 
 
 class SearchService(Judging):
-    """The main searcher, the per-session collections, and the one model lock."""
+    """The main searcher, the per-session collections, the reranker's lock (`model_lock`) and the
+    upload scheduler's locks (`embed_turns`, `folder_locks`: see `webapp.scheduler`)."""
 
     def __init__(self, settings: Settings, searcher: Searcher) -> None:
         self.settings = settings
@@ -54,8 +75,13 @@ class SearchService(Judging):
         self.reranker: TimedReranker | None = searcher.reranker
         self.reranker_status: RerankerStatus = searcher.reranker_status
         self.model_lock = self.reranker.lock if self.reranker is not None else threading.Lock()
-        self.sessions = Sessions(Path(settings.upload_dir) / SESSIONS_DIR, settings)
+        self.embed_turns = EmbedTurns()
+        self.folder_locks = FolderLocks()
+        hold = lambda key: self.folder_locks.hold(key, blocking=False)  # noqa: E731
+        self.sessions = Sessions(Path(settings.upload_dir) / SESSIONS_DIR, settings, hold)
         self._lock = threading.Lock()
+        self._storage_lock = threading.Lock()  # quota check + staging, so two uploads cannot both fit
+        self._chunker_lock = threading.Lock()
         self._chunker: Chunker | None = None
         self.max_upload_bytes = int(settings.max_upload_mb * MB)
         self._last: OrderedDict[str, tuple[Scope, SearchResult]] = OrderedDict()
@@ -193,28 +219,40 @@ class SearchService(Judging):
     # -- ingest and removal --
 
     def ingest(
-        self, session: str | None, paths: Sequence[str | Path], *, show_progress: bool = True
+        self,
+        session: str | None,
+        paths: Sequence[str | Path],
+        *,
+        show_progress: bool = True,
+        progress: IngestProgress | None = None,
     ) -> IngestReport:
         """Add uploaded files to the session's collection (or the main index when shared), then swap
-        in a searcher over the new version. Files that fail are reported by name and change nothing."""
+        in a searcher over the new version. Files that fail are reported by name and change nothing.
+
+        Holds only this collection's lock; the embedding model is taken in short turns shared
+        round-robin with other sessions' uploads (`webapp.scheduler`). The upload's budget
+        (`max_upload_chunks`, `max_upload_seconds`) refuses or cuts what is over it, with a reason."""
         if not paths:
             raise UploadError("no files given: choose PDF, .txt or .md files to upload")
-        with self.model_lock:
+        with self.folder_locks.hold(self._folder_key(session)):
             settings, files = self._target(session)
             before = {d.source for d in self._current_docs(settings)}
-            paths, refused = self._within_quota(session, paths, before)
-            staged, skipped = stage_uploads(paths, files, self.max_upload_bytes)
-            skipped = refused + skipped
+            with self._storage_lock:
+                paths, refused = self._within_quota(session, paths, before)
+                staged, skipped = stage_uploads(paths, files, self.max_upload_bytes)
             report = run_ingest(
                 upload_sources(staged, self.max_upload_bytes),
                 open_writer(settings),
                 settings,
-                embedder=self.embedder,
+                embedder=TurnEmbedder(self.embedder, self.embed_turns),
                 chunker=self._get_chunker(),
                 prune=False,
-                skipped=skipped,
+                skipped=refused + skipped,
                 show_progress=show_progress,
                 cancelled=(lambda: session in self._closing) if session else None,
+                progress=progress,
+                budget=Budget.for_upload(self.settings),
+                embed_group=TURN_CHUNKS,
             )
             failed = {name for name, _ in report.skipped}
             for path in staged:  # keep no copy of a file that was not indexed
@@ -231,7 +269,7 @@ class SearchService(Judging):
         last document of a session deletes its collection (None is returned then)."""
         if not self.can_remove(scope):
             raise UploadError("the sample corpus is read-only here; you can remove only your own uploads")
-        with self.model_lock:
+        with self.folder_locks.hold(self._folder_key(session)):
             settings, files = self._target(session)
             docs = {d.doc_id: d for d in self._current_docs(settings)}
             unknown = [d for d in doc_ids if d not in docs]
@@ -269,13 +307,17 @@ class SearchService(Judging):
             return True
         self._closing.add(session)  # an ingest of this session stops at its next check
         try:
-            with self.model_lock:  # never delete under an ingest that is writing there
+            with self.folder_locks.hold(folder.name):  # never delete under its running ingest
                 shutil.rmtree(folder, ignore_errors=True)
         finally:
             self._closing.discard(session)
         return True
 
     # -- internals --
+
+    def _folder_key(self, session: str | None) -> str:
+        """The key of the collection an upload of `session` writes (its lock in `folder_locks`)."""
+        return SHARED_DIR if self.shared else session_key(session)
 
     def _target(self, session: str | None) -> tuple[Settings, Path]:
         """(settings whose index_dir is where uploads go, folder for the uploaded files)."""
@@ -335,9 +377,12 @@ class SearchService(Judging):
             found.searcher = searcher
 
     def _get_chunker(self) -> Chunker:
-        if self._chunker is None:
-            s = self.settings
-            self._chunker = Chunker.for_model(
-                s.embedding_model, s.chunk_tokens, s.chunk_overlap, s.chunk_max_chars
-            )
-        return self._chunker
+        """The one chunker, made once; concurrent uploads share it (it keeps no state between calls,
+        and its Rust tokenizer copy is never reconfigured, so concurrent `encode` calls are safe)."""
+        with self._chunker_lock:
+            if self._chunker is None:
+                s = self.settings
+                self._chunker = Chunker.for_model(
+                    s.embedding_model, s.chunk_tokens, s.chunk_overlap, s.chunk_max_chars
+                )
+            return self._chunker

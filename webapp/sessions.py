@@ -18,6 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -64,16 +65,30 @@ class Session:
         return self.folder / "files"
 
 
+def _always_free(_key: str) -> AbstractContextManager[bool]:
+    return nullcontext(True)
+
+
 class Sessions:
     """The live sessions by key, with idle expiry and room-making. One lock (`_lock`) guards the
-    table and the removal reasons; folders are deleted outside it."""
+    table and the removal reasons; folders are deleted outside it.
 
-    def __init__(self, root: Path, base: Settings) -> None:
+    `hold(key)` (the service's `FolderLocks`, non-blocking) guards what this class deletes itself:
+    an idle or evicted session's folder is removed only while its lock is free and held, so no
+    folder goes from under an upload that is writing there."""
+
+    def __init__(
+        self,
+        root: Path,
+        base: Settings,
+        hold: Callable[[str], AbstractContextManager[bool]] = _always_free,
+    ) -> None:
         self.root = Path(root)
         self._base = base
         self._by_key: dict[str, Session] = {}
         self._gone: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._hold = hold
         self._swept = 0.0
 
     @property
@@ -136,11 +151,18 @@ class Sessions:
         reason = f"they were removed after {max_idle_s / 3600:g} h without use (session_idle_hours)"
         with self._lock:
             stale = [c for c in self._by_key.values() if now - c.last_used > max_idle_s]
-            for victim in stale:
-                self._drop(victim, reason)
+        swept = 0
         for victim in stale:
-            shutil.rmtree(victim.folder, ignore_errors=True)
-        return len(stale)
+            with self._hold(victim.key) as free:
+                if not free:  # an upload is running there: it is not idle
+                    continue
+                with self._lock:
+                    if self._by_key.get(victim.key) is not victim:
+                        continue
+                    self._drop(victim, reason)
+                shutil.rmtree(victim.folder, ignore_errors=True)
+                swept += 1
+        return swept
 
     def evict_idle(self, keep: str, need_bytes: int, cap_bytes: int, used: Callable[[], int]) -> bool:
         """Drop other sessions not in use, longest idle first, until `used() + need_bytes` fits in
@@ -159,11 +181,14 @@ class Sessions:
                 "they were removed to make room for other uploads: the server's upload storage was full "
                 f"(max_upload_storage_mb) and this session had not been used for {idle_min:.0f} min"
             )
-            with self._lock:
-                if self._by_key.get(victim.key) is not victim:
+            with self._hold(victim.key) as free:
+                if not free:  # never delete under a running upload
                     continue
-                self._drop(victim, reason)
-            shutil.rmtree(victim.folder, ignore_errors=True)
+                with self._lock:
+                    if self._by_key.get(victim.key) is not victim:
+                        continue
+                    self._drop(victim, reason)
+                shutil.rmtree(victim.folder, ignore_errors=True)
         return used() + need_bytes <= cap_bytes
 
     def of_client(self, client: str | None) -> list[Session]:
@@ -206,7 +231,7 @@ class Sessions:
         return [victim for victim, _ in picked]
 
     def _idlest(self, among: list[Session], now: float, setting: str, count: int) -> Session:
-        idle = [c for c in among if now - c.last_used >= self.active_s]
+        idle = [c for c in among if now - c.last_used >= self.active_s and self._free(c.key)]
         if not idle:
             who = (
                 "your address already has" if setting == "max_client_sessions" else "the server already holds"
@@ -217,6 +242,11 @@ class Sessions:
                 "one session (one gradio_client.Client)"
             )
         return min(idle, key=lambda c: c.last_used)
+
+    def _free(self, key: str) -> bool:
+        """Whether no upload is running in this session's folder now (non-blocking probe)."""
+        with self._hold(key) as free:
+            return bool(free)
 
     def _drop(self, victim: Session, reason: str) -> None:
         self._by_key.pop(victim.key, None)

@@ -60,6 +60,9 @@ class OnnxEmbedder:
         self.cache_dir = cache_dir
         self.max_tokens = _max_seq_length(self.path)
         self.onnx_path: Path | None = None
+        # Shared by all threads: ONNX Runtime's `InferenceSession.run` is thread-safe (sessions are
+        # created once under `_lock`). Tokenizers are not (mutating truncation/padding while another
+        # thread encodes raises "Already borrowed"): one per thread, keyed by thread id.
         self._sessions: dict[int, Any] = {}
         self._tokenizers: dict[int, Any] = {}
         self._dim = 0

@@ -14,6 +14,9 @@ import json
 import logging
 import os
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +80,8 @@ def export_onnx(model_path: Path, out: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_path), dtype=torch.float32).eval()
+    with _quiet_export():
+        model = AutoModel.from_pretrained(str(model_path), dtype=torch.float32).eval()
 
     class Pooled(torch.nn.Module):
         def __init__(self, inner: Any) -> None:
@@ -94,7 +98,7 @@ def export_onnx(model_path: Path, out: Path) -> None:
 
     ids = torch.ones((2, 8), dtype=torch.int64)
     axes = {0: "batch", 1: "tokens"}
-    with torch.inference_mode():
+    with torch.inference_mode(), _quiet_export():
         torch.onnx.export(
             Pooled(model),
             (ids, torch.ones_like(ids), torch.zeros_like(ids)),
@@ -108,6 +112,28 @@ def export_onnx(model_path: Path, out: Path) -> None:
     (out.parent / "export.json").write_text(
         json.dumps({"model": str(model_path), "version": EXPORT_VERSION, "opset": OPSET}), encoding="utf-8"
     )
+
+
+@contextmanager
+def _quiet_export() -> Iterator[None]:
+    """The export's own chatter, silenced where it is made: a weights-loading progress bar, and the
+    tracer's TracerWarnings ("might cause the trace to be incorrect"), UserWarnings ("the exported
+    graph will produce incorrect results" for negative indices, which the model never uses) and
+    DeprecationWarnings. They alarm a first start for nothing: the exported vectors are checked
+    against torch's (tests/test_onnx_embed.py). The export runs once per model, at first use."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            for category in (torch.jit.TracerWarning, UserWarning, DeprecationWarning):
+                warnings.simplefilter("ignore", category)
+            yield
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def quantize(fp32: Path, out: Path) -> None:

@@ -136,7 +136,10 @@ class SentenceTransformerEmbedder:
         self.load()
         with _torch_threads(self.query_threads):
             if self._fast is None:
-                return self.embed([text])[0]
+                # the model's own tokenizer, shared with ingest: `count_tokens` switches its
+                # truncation off meanwhile ("Already borrowed" in a concurrent call), so one at a time
+                with self._query_lock:
+                    return self.embed([text])[0]
             return self._embed_fast(text)
 
     def count_tokens(self, text: str) -> int:

@@ -18,7 +18,11 @@ RECENT_CALLS = 5
 class TimedReranker:
     """Scores under the model lock (one rerank or ingest at a time: the one lock for the model),
     measures seconds per passage for the CPU estimate, and on ZeroGPU runs the scoring inside
-    `spaces.GPU`. It is itself a `Reranker`, so the pipeline sees no difference."""
+    `spaces.GPU`. It is itself a `Reranker`, so the pipeline sees no difference.
+
+    Thread safety: the inner model and its tokenizer (a Rust tokenizer that raises "Already
+    borrowed" when two threads use it) are shared by every session and only reached through
+    `score`, under `lock`."""
 
     def __init__(
         self, inner: Reranker, lock: threading.Lock | None = None, *, use_gpu_worker: bool = False

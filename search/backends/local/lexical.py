@@ -9,12 +9,17 @@ The query path does not call `bm25s.tokenize`/`BM25.get_scores`: per call those 
 stop-word set, a vocabulary and a progress bar (~30 µs of a ~0.3 ms query at 100k chunks).
 `query_tokens` applies the same rules directly, and `LexicalIndex.scores` adds the same float32
 values of the same precomputed matrix in the same order, so scores are bit-identical.
+
+Thread safety: a loaded `LexicalIndex` is only read on the query path (its vocabulary dict and
+score arrays; numpy, no numba: bm25s's own numba `retrieve` is never called), so searches share it
+without a lock. The stemmer is the one stateful object: each thread has its own (`_stemmer`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -40,13 +45,24 @@ def _bm25s() -> Any:
 _TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
 
 
-@lru_cache(maxsize=4)
+#: Per-thread PyStemmer objects: a `Stemmer` "has internal state, so must not be called concurrently"
+#: (its docs), and searches tokenise queries in many request threads at once while an ingest
+#: tokenises chunks in another. One object per thread and language (they are cheap) needs no lock.
+_thread_stemmers = threading.local()
+
+
 def _stemmer(language: str) -> Callable[[list[str]], list[str]] | None:
+    """This thread's stemmer for `language` (None for no stemming)."""
     if not language:
         return None
-    import Stemmer
+    stemmers: dict[str, Callable[[list[str]], list[str]]] = getattr(_thread_stemmers, "by_language", {})
+    _thread_stemmers.by_language = stemmers
+    stem = stemmers.get(language)
+    if stem is None:
+        import Stemmer
 
-    return Stemmer.Stemmer(language).stemWords
+        stem = stemmers[language] = Stemmer.Stemmer(language).stemWords
+    return stem
 
 
 @lru_cache(maxsize=8)

@@ -83,6 +83,9 @@ def load(path: Path, ef_search: int | None = None) -> faiss.Index:
 
 
 def search(index: faiss.Index, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The best k of `index` for one vector. Shared by every request thread without a lock: a FAISS
+    CPU index's `search` is const (thread-safe), and a loaded index is never added to or retuned
+    (`efSearch` is set once, at load); ingest builds a new index instead."""
     if index.ntotal == 0 or k <= 0:
         return []
     with _faiss_threads():
