@@ -97,7 +97,7 @@ class Settings:
     # Set for a public CPU demo; a private deployment may raise them.
     max_upload_chunks: int = 2000
     max_upload_seconds: float = 300.0
-    # storage per browser session and for all sessions (oldest idle evicted first)
+    # storage per browser session and for all sessions (sessions not in use evicted, idlest first)
     max_session_documents: int = 50
     max_session_mb: float = 200.0
     max_upload_storage_mb: float = 2000.0

@@ -171,3 +171,16 @@ def test_a_closed_session_frees_its_state(service_with: Any, tmp_path: Path) -> 
     folder = service.sessions.get("ann").folder
     assert service.drop_session("ann")
     assert service.sessions.get("ann") is None and service.last_result("ann") is None and not folder.exists()
+
+
+def test_first_stages_whose_rerank_step_never_comes_are_bounded(service_with: Any) -> None:
+    from webapp.callbacks import KEPT_FIRST_STAGES, Callbacks
+
+    cb = Callbacks(service_with())
+    assert cb.service.reranker_status.loaded
+    values = {"scope": "main", "top_k": 3, "candidates": 10, "depth": 5, "mode": None, "alpha": None}
+    search = cb.form("marmot burrows", rerank=True, **values)
+    for i in range(KEPT_FIRST_STAGES + 6):  # clients that searched and left before the rerank step
+        cb.first_stage(f"gone-{i}", search)
+    assert len(cb._first) == KEPT_FIRST_STAGES and "gone-0" not in cb._first
+    assert cb.rerank_stage(f"gone-{KEPT_FIRST_STAGES + 5}", search) is not None  # the newest still reranks
