@@ -38,7 +38,7 @@ import gradio as gr
 from search.models import Scope
 from search.rerank.zerogpu import zero_gpu_active
 from search.settings import Settings, add_arguments
-from webapp import cards, logclip
+from webapp import cards, logclip, upload_cache
 from webapp.api import Api
 from webapp.callbacks import Callbacks
 from webapp.css import CSS, theme
@@ -316,11 +316,9 @@ def build_app(service: SearchService) -> gr.Blocks:
     ev, api = Events(cb), Api(cb)
     examples = load_example_queries(Path(service.settings.sample_dir).parent / "sample_queries.json")
     examples = examples if cb.main_label == "Sample corpus" else []
-    idle_s = int(service.settings.session_idle_hours * 3600)
-    # Gradio's own upload cache: swept hourly of files older than the session idle limit, and at exit
-    with gr.Blocks(
-        title="Hybrid search + reranker", analytics_enabled=False, delete_cache=(3600, idle_s)
-    ) as demo:
+    # Gradio's own upload cache: swept every few minutes of files older than the age limit, and at exit
+    sweep = upload_cache.sweep(service.settings)
+    with gr.Blocks(title="Hybrid search + reranker", analytics_enabled=False, delete_cache=sweep) as demo:
         gr.HTML(INTRO_HTML, elem_id="intro")
         status_box = gr.HTML(
             cb.status_line(Scope.MAIN, service.settings.rerank_depth), elem_id="reranker-status"
@@ -375,6 +373,10 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
         "footer_links": ["api"],
         # the sample corpus is public: its PDFs open at the cited page; private uploads are never served
         "allowed_paths": [str(Path(settings.sample_dir).resolve())],
+        # Gradio's upload cache: bounded per client and in all, and emptied of leftovers at start-up
+        "app_kwargs": upload_cache.app_kwargs(settings),
+        # Gradio keeps a copy of every widget's state per session (10,000 sessions by default)
+        "state_session_capacity": settings.ui_session_capacity,
     }
 
 
@@ -384,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env().with_args(args)
+    # Gradio's upload cache in a folder of this app's own (not a /tmp/gradio other apps share)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str((Path(settings.upload_dir) / "gradio-cache").resolve()))
     if zero_gpu_active() and settings.reranker_device == "auto":
         settings = replace(settings, reranker_device="cuda")
     service = SearchService.open(settings)

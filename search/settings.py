@@ -97,11 +97,27 @@ class Settings:
     # Set for a public CPU demo; a private deployment may raise them.
     max_upload_chunks: int = 2000
     max_upload_seconds: float = 300.0
-    # storage per browser session and for all sessions (oldest idle evicted first)
+    # storage per browser session and for all sessions (sessions not in use evicted, idlest first)
     max_session_documents: int = 50
     max_session_mb: float = 200.0
     max_upload_storage_mb: float = 2000.0
     session_idle_hours: float = 6.0
+    session_active_minutes: float = 15.0  # a session used this recently is never evicted for room
+    max_sessions: int = 1000  # sessions holding state (uploads, marks) at once
+    max_session_marks: int = 500
+    max_mark_query_chars: int = 1000
+    # limits per client address, all its sessions together (webapp/clients.py): who the client is
+    client_header: str = "auto"  # auto (x-forwarded-for on Spaces, else the connection) | none | a header
+    forwarded_hops: int = 0  # 0: the header's first address; N: the Nth from the right
+    max_client_sessions: int = 8
+    max_client_mb: float = 400.0
+    max_client_marks: int = 2000
+    max_client_upload_mb_per_hour: float = 1000.0  # bytes sent to Gradio's /upload
+    # Gradio's own upload cache (GRADIO_TEMP_DIR): a cap, a sweep, and emptied at start-up
+    upload_cache_mb: float = 2000.0
+    upload_cache_sweep_minutes: float = 5.0
+    upload_cache_max_age_minutes: float = 30.0
+    ui_session_capacity: int = 1000  # sessions whose widget state Gradio keeps in memory (oldest dropped)
     page_cache_dir: Path = Path("data/page-cache")  # rendered PDF pages (webapp.page_image)
     page_image_scale: float = 1.5  # pixels per PDF point (1.5: an A4 page is 893 x 1263 px)
 

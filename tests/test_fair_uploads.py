@@ -104,7 +104,9 @@ def test_folder_locks_are_per_key_and_leave_nothing_behind() -> None:
 
 def test_idle_sweep_and_eviction_skip_a_session_with_a_running_upload(tmp_path: Path) -> None:
     locks = FolderLocks()
-    sessions = Sessions(tmp_path / "sessions", Settings(), lambda k: locks.hold(k, blocking=False))
+    # session_active_minutes=0: every session counts as not in use, so only the upload's hold protects
+    settings = Settings(session_active_minutes=0)
+    sessions = Sessions(tmp_path / "sessions", settings, lambda k: locks.hold(k, blocking=False))
     busy, idle = sessions.open("busy"), sessions.open("idle")
     for found in (busy, idle):
         found.files.mkdir(parents=True)
@@ -112,10 +114,10 @@ def test_idle_sweep_and_eviction_skip_a_session_with_a_running_upload(tmp_path: 
     with locks.hold(busy.key):
         assert sessions.sweep(max_idle_s=-1) == 1  # only the idle one
         assert busy.folder.exists() and not idle.folder.exists()
-        assert sessions.evict_idle("someone", 10**9, 0, lambda: 10**9) == 0
+        assert not sessions.evict_idle("someone", 10**9, 0, lambda: 10**9)  # nothing makes it fit
         assert busy.folder.exists()
-    assert sessions.evict_idle("someone", 10**9, 0, lambda: 10**9) == 1
-    assert not busy.folder.exists()
+    assert not sessions.evict_idle("someone", 10**9, 0, lambda: 10**9)
+    assert not busy.folder.exists() and "max_upload_storage_mb" in (sessions.gone("busy") or "")
 
 
 def test_cut_rows_keeps_whole_files_then_a_prefix() -> None:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from search.errors import UploadError
+from search.models import Scope
 from tests.app_fixtures import copy_index, make_service, sample_index
 from webapp import quota
 from webapp.forms import discard_uploads
@@ -41,7 +43,13 @@ def test_session_limits_and_the_global_cap(
 ) -> None:
     index = copy_index(sample_index(tmp_path_factory, embedder), tmp_path / "index")
     service = make_service(
-        tmp_path, index, tiny_zerank_path, embedder, max_session_documents=2, max_upload_storage_mb=0.01
+        tmp_path,
+        index,
+        tiny_zerank_path,
+        embedder,
+        max_session_documents=2,
+        max_upload_storage_mb=0.01,
+        session_active_minutes=0.0005,  # 30 ms: "ann" counts as idle by the time "bob" uploads
     )
     report = service.ingest("ann", text_files(tmp_path / "a", 3, size=2000), show_progress=False)
     assert len(report.added) == 2
@@ -52,6 +60,8 @@ def test_session_limits_and_the_global_cap(
     report = service.ingest("bob", text_files(tmp_path / "b", 1, size=2000), show_progress=False)
     assert report.added == ["note-0.txt"]
     assert not service.has_uploads("ann")  # the longest-idle session made room for the newcomer
+    with pytest.raises(UploadError, match=r"removed to make room.*max_upload_storage_mb"):
+        service.search("ann", Scope.MINE, "marmot")
     big = tmp_path / "c" / "big.txt"
     big.parent.mkdir()
     big.write_text("marmot " * 5000, encoding="utf-8")

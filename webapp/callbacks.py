@@ -21,6 +21,10 @@ from webapp.evaluating import Evaluating, raise_user
 from webapp.forms import fusion_from_ui
 from webapp.service import SearchService
 
+#: First stages kept for their rerank step; a step that never comes (a client gone mid-search) must
+#: not keep its candidates for the life of the server.
+KEPT_FIRST_STAGES = 64
+
 
 @dataclass(frozen=True)
 class SearchForm:
@@ -122,6 +126,8 @@ class Callbacks(Evaluating):
         first = searcher.first_stage(form.query, top_k=form.top_k, candidates=form.candidates, fusion=fusion)
         if session and form.reranks and self.service.reranker_status.loaded:
             self._first[session] = (form, first)  # taken by this session's rerank step, next
+            while len(self._first) > KEPT_FIRST_STAGES:  # rerank steps that never came (a dict keeps order)
+                self._first.pop(next(iter(self._first)), None)
         result = searcher.finish(first, rerank=False)
         self.service.remember(session, form.scope, result)
         return self.render(session, form.scope, result, form.candidates, self._pending_note(form))

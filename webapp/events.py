@@ -16,6 +16,7 @@ from search.errors import SearchError
 from search.models import Scope
 from webapp import cards
 from webapp.callbacks import Callbacks, SearchView
+from webapp.clients import SessionId
 from webapp.forms import discard_uploads, progress_adapter
 from webapp.page_view import page_choices, page_view
 
@@ -25,7 +26,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def session_of(request: gr.Request | None) -> str | None:
-    return request.session_hash if request else None
+    """The request's session id, carrying the caller's headers and address for per-client limits."""
+    if request is None or not request.session_hash:
+        return None
+    peer = request.client.host if request.client is not None else None
+    return SessionId(request.session_hash, dict(request.headers or {}), peer)
 
 
 def user_errors(fn: F) -> F:

@@ -15,15 +15,17 @@ from search.evaluate.index import TuneOutcome, apply_fusion, evaluate_index, tun
 from search.evaluate.runner import DatasetReport, EvalProgress
 from search.models import FusionParams, Scope
 from search.pipeline import Searcher
+from search.settings import Settings
 
 if TYPE_CHECKING:
-    from webapp.sessions import Sessions
+    from webapp.sessions import Session, Sessions
 
 
 class Judging:
     """Mixed into `SearchService`, which provides the attributes declared here."""
 
     main: Searcher
+    settings: Settings
     shared: bool
     sessions: Sessions
     _lock: threading.Lock
@@ -32,6 +34,9 @@ class Judging:
         raise NotImplementedError
 
     def main_label(self) -> str:
+        raise NotImplementedError
+
+    def client(self, session: str | None) -> str | None:
         raise NotImplementedError
 
     # -- judgments, evaluation, tuning --
@@ -49,14 +54,44 @@ class Judging:
     ) -> dict[str, int]:
         """Store the user's marks (passage key or doc_id -> grade, None to unmark) for `query` and
         return the new grades. Marks on the main index stay with the session unless uploads are shared."""
+        limit = self.settings.max_mark_query_chars
+        if limit and len(query) > limit:
+            raise UploadError(f"a marked query may have at most {limit} characters (max_mark_query_chars)")
         searcher = self._writable_view(session, scope)
         known = {d.doc_id for d in searcher.backend.documents()}
         unknown = sorted(k for k in marks if (judgments.doc_of_key(k) or k) not in known)
         if unknown:
             raise UploadError(f"no such document or passage in this collection: {', '.join(unknown)}")
+        found = None if self.shared else self.sessions.get(session)
+        if found is not None:
+            stored = judgments.relevant_docs(searcher.ref.state, query)
+            self._check_marks(found, sum(1 for k, g in marks.items() if g is not None and k not in stored))
         for doc_id, grade in marks.items():
             judgments.mark(searcher.ref.state, query, doc_id, grade)
+        if found is not None:
+            found.marks = self._marks_of(found)
         return self.relevance(session, scope, query)
+
+    def _check_marks(self, found: Session, new: int) -> None:
+        """Refuse marks past the session's or its client address's count (each new session from
+        one address must not multiply the per-session bound)."""
+        s = self.settings
+        if s.max_session_marks and found.marks + new > s.max_session_marks:
+            raise UploadError(
+                f"this session already holds {found.marks} marks (max_session_marks); unmark some first"
+            )
+        if found.client is not None and s.max_client_marks:
+            held = self.sessions.client_marks(found.client)
+            if held + new > s.max_client_marks:
+                raise UploadError(
+                    f"your address already holds {held} marks in all its sessions (max_client_marks)"
+                )
+
+    @staticmethod
+    def _marks_of(found: Session) -> int:
+        """Marks stored by the session: on its view of the main index and on its own uploads."""
+        views = [v for v in (found.main_view, found.searcher) if v is not None]
+        return sum(judgments.user_judgment_count(v.ref.state)[1] for v in views)
 
     def judgment_splits(self, session: str | None, scope: Scope) -> list[str]:
         """The judgment sets an evaluation can use here: shipped splits (`test`, ...) and `user`."""
@@ -100,7 +135,7 @@ class Judging:
         the main index of a public deployment the session's own view of it (created on first use)."""
         if self.shared or Scope(scope) is Scope.MINE:
             return self.searcher(session, scope)
-        found = self.sessions.open(session)
+        found = self.sessions.open(session, self.client(session))
         with self._lock:
             if found.main_view is None:
                 # named after the collection: evaluation reports call a data set by its folder's name

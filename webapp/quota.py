@@ -1,7 +1,9 @@
-"""Storage limits for uploads on a shared server: documents and bytes per session, bytes in all.
+"""Storage limits for uploads on a shared server: documents and bytes per session, bytes per client
+address (all its sessions), bytes in all.
 
 A file over a limit is refused with a reason naming the limit; the rest of the upload goes in. When
-all sessions together would pass the global cap, the sessions idle longest are evicted first."""
+all sessions together would pass the global cap, sessions not in use are evicted, idlest first
+(`Sessions.evict_idle`); sessions in use never are."""
 
 from __future__ import annotations
 
@@ -57,5 +59,28 @@ def admit(
             continue
         admitted.append(path)
         docs += int(new_doc)
+        used += size
+    return admitted, refused
+
+
+def admit_client(
+    paths: Sequence[Path], used_bytes: int, *, max_mb: float
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files one client address may still add, with `used_bytes` already held by all its
+    sessions (a new session each call must not multiply the per-session limit)."""
+    admitted: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    used, cap = used_bytes, int(max_mb * MB)
+    for path in paths:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            admitted.append(path)
+            continue
+        if used + size > cap:
+            reason = f"uploads from your address would pass {max_mb:g} MB in all its sessions (max_client_mb)"
+            refused.append((safe_filename(path.name), reason))
+            continue
+        admitted.append(path)
         used += size
     return admitted, refused

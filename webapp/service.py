@@ -50,7 +50,7 @@ from search.rerank.base import Progress
 from search.rerank.load import load_reranker
 from search.rerank.timed import TimedReranker
 from search.settings import Settings
-from webapp import quota
+from webapp import clients, quota
 from webapp.forms import fusion_from_ui
 from webapp.judging import Judging
 from webapp.scheduler import TURN_CHUNKS, EmbedTurns, FolderLocks, TurnEmbedder
@@ -59,8 +59,9 @@ from webapp.sessions import SESSIONS_DIR, Sessions, session_key
 log = logging.getLogger(__name__)
 
 SHARED_DIR = "shared"
-#: Sessions whose last search result is kept for redrawing after judgments.
-LAST_RESULTS = 512
+#: Sessions whose last search result is kept for redrawing after judgments (a result holds every
+#: stage's candidates with their text: about half a MB at the default depths).
+LAST_RESULTS = 64
 
 
 class SearchService(Judging):
@@ -130,13 +131,22 @@ class SearchService(Judging):
         main index a session that judged or tuned reads through its own view (its fusion)."""
         if self.shared:
             return self.main
+        self.sessions.sweep()
         found = self.sessions.get(session)
+        if found is not None:
+            found.last_used = time.time()
         if Scope(scope) is not Scope.MINE:
             return found.main_view if found is not None and found.main_view is not None else self.main
         if found is None or found.searcher is None:
+            gone = self.sessions.gone(session)
+            if gone:
+                raise UploadError(f"your uploaded documents are gone: {gone}; upload them again")
             raise UploadError("you have not uploaded any documents in this session yet (Documents tab)")
-        found.last_used = time.time()
         return found.searcher
+
+    def client(self, session: str | None) -> str | None:
+        """The address of the caller behind a session id (None for an in-process call)."""
+        return clients.client_of(session, self.settings)
 
     def search(
         self,
@@ -313,7 +323,7 @@ class SearchService(Judging):
         """(settings whose index_dir is where uploads go, folder for the uploaded files)."""
         if self.shared:
             return self.settings, Path(self.settings.upload_dir) / SHARED_DIR
-        found = self.sessions.open(session)
+        found = self.sessions.open(session, self.client(session))
         return found.settings, found.files
 
     def _within_quota(
@@ -324,7 +334,7 @@ class SearchService(Judging):
         s = self.settings
         if self.shared:
             return [Path(p) for p in paths], []
-        found = self.sessions.open(session)
+        found = self.sessions.open(session, self.client(session))
         admitted, refused = quota.admit(
             paths,
             len(indexed),
@@ -333,13 +343,20 @@ class SearchService(Judging):
             max_mb=s.max_session_mb,
             known=indexed,
         )
+        if found.client is not None:
+            admitted, over = quota.admit_client(
+                admitted, self.sessions.client_bytes(found.client), max_mb=s.max_client_mb
+            )
+            refused += over
         need = sum(p.stat().st_size for p in admitted if p.exists())
         cap = int(s.max_upload_storage_mb * MB)
         root = self.sessions.root
-        self.sessions.evict_idle(found.key, need, cap, lambda: quota.folder_bytes(root))
-        if admitted and quota.folder_bytes(root) + need > cap:
+        fits = self.sessions.evict_idle(found.key, need, cap, lambda: quota.folder_bytes(root))
+        if admitted and not fits:
             reason = (
-                f"the server's upload storage is full ({s.max_upload_storage_mb:g} MB, max_upload_storage_mb)"
+                f"the server's upload storage is full ({s.max_upload_storage_mb:g} MB, "
+                "max_upload_storage_mb) with sessions in use in the last "
+                f"{s.session_active_minutes:g} minutes (session_active_minutes); try again later"
             )
             return [], refused + [(Path(p).name, reason) for p in admitted]
         return admitted, refused
