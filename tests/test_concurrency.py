@@ -97,17 +97,21 @@ def test_judged_searches_uploads_and_marks_from_ten_sessions_at_once(service: An
     searches = [r for r in results if r[0] == "search"]
     assert len(searches) == SEARCHERS * SEARCHES_EACH
     for _, query, rerank, out in searches:
-        assert out["query"] == query and len(out["fused"]) == 10, query
-        assert out["relevant"] and out["ndcg_at_10"]["fused"] is not None  # NDCG computed on every call
-        assert 0.0 <= out["ndcg_at_10"]["fused"] <= 1.0
-        assert (len(out["reranked"]) == 10) == rerank
+        seen = (query, rerank, out["warnings"])  # a failed rerank shows as a warning, not an error
+        assert out["query"] == query and len(out["fused"]) == 10, seen
+        assert out["relevant"] and out["ndcg_at_10"]["fused"] is not None, seen  # NDCG on every call
+        assert 0.0 <= out["ndcg_at_10"]["fused"] <= 1.0, seen
+        assert (len(out["reranked"]) == 10) == rerank and not out["warnings"], seen
     by_kind: dict[str, list[Any]] = {}
     for kind, key, out in (r for r in results if r[0] != "search"):
         by_kind.setdefault(kind, []).append((key, out))
-    assert all(out["added"] and not out["skipped"] for _, out in by_kind["ingest"])
+    for word, out in by_kind["ingest"]:
+        assert out["added"] and not out["skipped"], (word, out)
     for word, out in by_kind["mine"]:
-        assert word in out["fused"][0]["text"]  # each session finds its own upload, not the other's
-        assert all(word in h["text"] for h in out["fused"])
-    assert all(out["grades"] == {doc_id: 2} for doc_id, out in by_kind["judge"])
+        # each session finds its own upload, not the other's
+        assert out["fused"] and all(word in h["text"] for h in out["fused"]), (word, out)
+    for doc_id, out in by_kind["judge"]:
+        assert out["grades"] == {doc_id: 2}, out
     for doc_id, out in by_kind["marked"]:
-        assert out["relevant"] == [doc_id] and out["ndcg_at_10"]["fused"] == pytest.approx(1.0)
+        assert out["relevant"] == [doc_id], out
+        assert out["ndcg_at_10"]["fused"] == pytest.approx(1.0), out
