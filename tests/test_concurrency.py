@@ -23,9 +23,8 @@ SEARCHES_EACH = 4
 TIMEOUT_S = 120
 
 
-def _searcher(url: str, queries: list[str], seed: int, start: threading.Barrier) -> list[Any]:
+def _searcher(c: Any, queries: list[str], seed: int, start: threading.Barrier) -> list[Any]:
     """One session searching judged queries, the first stage alone and, every fourth call, reranked."""
-    c = client(url)
     start.wait(timeout=TIMEOUT_S)
     out = []
     for i, query in enumerate(itertools.islice(itertools.cycle(queries), seed, seed + SEARCHES_EACH)):
@@ -35,12 +34,11 @@ def _searcher(url: str, queries: list[str], seed: int, start: threading.Barrier)
     return out
 
 
-def _uploader(url: str, folder: Path, n: int, start: threading.Barrier) -> list[Any]:
+def _uploader(c: Any, folder: Path, n: int, start: threading.Barrier) -> list[Any]:
     """One session uploading a small file, searching it in "mine", marking its hit and searching again."""
     word = ["quillwort", "larkspur"][n]
     path = folder / f"notes-{n}.txt"
     path.write_text(f"The {word} committee met on Tuesday to count the lanterns of the harbour.", "utf-8")
-    c = client(url)
     start.wait(timeout=TIMEOUT_S)
     out = [("ingest", word, c.submit([handle_file(str(path))], api_name="/ingest").result(timeout=TIMEOUT_S))]
     query = f"{word} committee lanterns"
@@ -87,8 +85,12 @@ def test_judged_searches_uploads_and_marks_from_ten_sessions_at_once(service: An
     assert len(queries) >= 4
     start = threading.Barrier(SEARCHERS + UPLOADERS)
     with running_app(service, tmp_path / "gradio") as url:
-        searchers = [lambda i=i: _searcher(url, queries, i, start) for i in range(SEARCHERS)]
-        uploaders = [lambda n=n: _uploader(url, tmp_path, n, start) for n in range(UPLOADERS)]
+        # sessions opened one by one first (each fetches the app's config), then all start at once
+        clients = [client(url) for _ in range(SEARCHERS + UPLOADERS)]
+        searchers = [lambda i=i: _searcher(clients[i], queries, i, start) for i in range(SEARCHERS)]
+        uploaders = [
+            lambda n=n: _uploader(clients[SEARCHERS + n], tmp_path, n, start) for n in range(UPLOADERS)
+        ]
         results, errors = _run_all([*searchers, *uploaders])
         assert not errors, [f"{type(e).__name__}: {e}" for e in errors]
         alive = client(url).predict(queries[0], rerank=False, api_name="/search")  # the server lives
@@ -97,17 +99,21 @@ def test_judged_searches_uploads_and_marks_from_ten_sessions_at_once(service: An
     searches = [r for r in results if r[0] == "search"]
     assert len(searches) == SEARCHERS * SEARCHES_EACH
     for _, query, rerank, out in searches:
-        assert out["query"] == query and len(out["fused"]) == 10, query
-        assert out["relevant"] and out["ndcg_at_10"]["fused"] is not None  # NDCG computed on every call
-        assert 0.0 <= out["ndcg_at_10"]["fused"] <= 1.0
-        assert (len(out["reranked"]) == 10) == rerank
+        seen = (query, rerank, out["warnings"])  # a failed rerank shows as a warning, not an error
+        assert out["query"] == query and len(out["fused"]) == 10, seen
+        assert out["relevant"] and out["ndcg_at_10"]["fused"] is not None, seen  # NDCG on every call
+        assert 0.0 <= out["ndcg_at_10"]["fused"] <= 1.0, seen
+        assert (len(out["reranked"]) == 10) == rerank and not out["warnings"], seen
     by_kind: dict[str, list[Any]] = {}
     for kind, key, out in (r for r in results if r[0] != "search"):
         by_kind.setdefault(kind, []).append((key, out))
-    assert all(out["added"] and not out["skipped"] for _, out in by_kind["ingest"])
+    for word, out in by_kind["ingest"]:
+        assert out["added"] and not out["skipped"], (word, out)
     for word, out in by_kind["mine"]:
-        assert word in out["fused"][0]["text"]  # each session finds its own upload, not the other's
-        assert all(word in h["text"] for h in out["fused"])
-    assert all(out["grades"] == {doc_id: 2} for doc_id, out in by_kind["judge"])
+        # each session finds its own upload, not the other's
+        assert out["fused"] and all(word in h["text"] for h in out["fused"]), (word, out)
+    for doc_id, out in by_kind["judge"]:
+        assert out["grades"] == {doc_id: 2}, out
     for doc_id, out in by_kind["marked"]:
-        assert out["relevant"] == [doc_id] and out["ndcg_at_10"]["fused"] == pytest.approx(1.0)
+        assert out["relevant"] == [doc_id], out
+        assert out["ndcg_at_10"]["fused"] == pytest.approx(1.0), out
