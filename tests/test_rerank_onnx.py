@@ -60,14 +60,18 @@ def test_the_export_is_cached_and_reused(minilm_ce: Path, cache: Path) -> None:
     assert not list(first.onnx_path.parent.glob("*.tmp"))  # written through a temporary file, renamed
 
 
-def test_int8_ranks_like_fp32_on_the_sample_queries(minilm_ce: Path, cache: Path) -> None:
-    """The adoption rule for the int8 graph: Kendall tau >= 0.98 with fp32 on the judged queries."""
+def test_int8_is_the_default_only_if_it_ranks_like_fp32(minilm_ce: Path, cache: Path) -> None:
+    """The adoption rule for the int8 graph: Kendall tau >= 0.98 with fp32 on the sample's judged
+    queries. On this random-weight model int8 reorders near-tied scores (tau ~0.73, see the
+    README), so fp32 stays the default; this fails if the default and the measurement disagree."""
     fp32 = OnnxCrossEncoder(minilm_ce, name="ce", cache_dir=cache)
     int8 = OnnxCrossEncoder(minilm_ce, name="ce", quantized=True, cache_dir=cache)
-    assert int8.onnx_path.name == "model.int8.onnx"
+    assert int8.onnx_path.name == "model.int8.onnx" and int8.onnx_path.parent == fp32.onnx_path.parent
     taus = kendall_taus(sample_rankings(fp32, per_query=12), sample_rankings(int8, per_query=12))
     assert len(taus) >= 40
-    assert sum(taus) / len(taus) >= 0.98
+    mean = sum(taus) / len(taus)
+    assert mean > 0.3  # int8 still ranks: a broken graph would be near 0
+    assert Settings().cross_encoder_int8 == (mean >= 0.98)
 
 
 def test_the_loader_picks_onnx_on_cpu_and_torch_when_told(minilm_ce: Path, cache: Path, monkeypatch) -> None:
