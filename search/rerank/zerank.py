@@ -240,7 +240,8 @@ class ZerankReranker:
         )
 
     def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
-        """Scores in [0, 1] in input order plus what had to be cut; safe to call from several threads."""
+        """Scores in [0, 1] in input order plus what had to be cut. Callers share it through
+        `TimedReranker`, whose model lock also covers the one-off switch from fp16 to fp32."""
         sequences, warnings = self.build_inputs(query, documents)
         logits = self._logits(sequences, progress)
         if self.model.dtype == torch.float16 and not all(math.isfinite(x) for x in logits):
