@@ -125,6 +125,7 @@ def side_by_side(searcher: Any, queries: list[str], settings: Settings) -> dict[
         "product_cpu_ms": pct(cpu["product"]),
         "plain_cpu_ms": pct(cpu["plain"]),
         "cpu_ratio_p50": pct(cpu["product"])["p50"] / max(1e-9, pct(cpu["plain"])["p50"]),
+        "plain_threads": plain.threads,
     }
 
 

@@ -1,5 +1,5 @@
 """The plain script the product's first stage is compared with: what a user would write in a
-notebook with the same libraries, on the same index files.
+notebook with the same libraries, on the same index files, with the product's thread settings.
 
 sentence-transformers `encode` for the query vector, `bm25s.tokenize` + `BM25.retrieve` for the
 lexical list, FAISS `search` for the dense list, and the product's own `fuse` (the same fusion, so
@@ -21,12 +21,27 @@ class PlainFirstStage:
     """Opens an index version folder with the libraries directly; `__call__` returns the fused list."""
 
     def __init__(
-        self, folder: Path, model_path: str, stemmer: str = "english", stopwords: str = "en"
+        self,
+        folder: Path,
+        model_path: str,
+        stemmer: str = "english",
+        stopwords: str = "en",
+        threads: int | None = None,
     ) -> None:
         import bm25s
         import faiss
         import Stemmer
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        from search.backends.local.vectors import FAISS_THREADS
+        from search.embedding.onnx import QUERY_THREADS
+
+        # the product's query path: one embedding thread, FAISS_THREADS for FAISS, one for bm25s;
+        # left free, torch spins threads against the neighbours' load and the ratio measures that
+        self.threads = {"torch": threads or QUERY_THREADS, "faiss": threads or FAISS_THREADS, "bm25s": 1}
+        torch.set_num_threads(self.threads["torch"])
+        faiss.omp_set_num_threads(self.threads["faiss"])
 
         self.model = SentenceTransformer(model_path, device="cpu")
         self.bm25 = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False)

@@ -126,13 +126,17 @@ class Searcher:
         ids: Sequence[str],
         progress: Progress | None = None,
         backend: IndexBackend | None = None,
+        budget_s: float = 0.0,
     ) -> tuple[list[Scored], list[str]]:
-        """Reranker scores for `ids`, best first, and the reranker's warnings."""
+        """Reranker scores for `ids`, best first, and the reranker's warnings; with `budget_s` on CPU
+        only the first ids that rerank in about that time (`TimedReranker.score_within`)."""
         if self.reranker is None:
             raise RuntimeError(self.reranker_status.line())
         chunks = (backend or self.backend).get_chunks(list(ids))
-        result = self.reranker.score(query, [c.indexed_text() for c in chunks], progress=progress)
+        texts = [c.indexed_text() for c in chunks]
+        result = self.reranker.score_within(query, texts, budget_s, progress=progress)
         scores = result.scores
+        ids = list(ids)[: len(scores)]
         order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
         return [(ids[i], float(scores[i])) for i in order], list(result.warnings)
 
@@ -184,15 +188,20 @@ class Searcher:
         progress: Progress | None = None,
     ) -> SearchResult:
         """The result of a first stage, reranked (top `rerank_depth` of the fused list) when asked."""
+        default = rerank_depth is None or rerank_depth == self.settings.rerank_depth
         depth = self.settings.rerank_depth if rerank_depth is None else rerank_depth
+        budget = self.settings.rerank_seconds if default else 0.0  # an explicit other depth is kept
         lists, timings, warnings = dict(first.lists), dict(first.timings_ms), list(first.warnings)
         status = self.reranker_status
         if rerank and depth > 0 and self.reranker is not None and lists[FUSED]:
             t0 = time.perf_counter()
             try:
                 ids = [d for d, _ in lists[FUSED][:depth]]
-                lists[RERANKED], rerank_warnings = self.rerank(first.query, ids, progress, first.backend)
+                lists[RERANKED], rerank_warnings = self.rerank(
+                    first.query, ids, progress, first.backend, budget
+                )
                 warnings += rerank_warnings
+                status = _with_depth(status, self.reranker, len(lists[RERANKED]), budget)
             except Exception as exc:  # a hosted API timing out must not take the search down
                 log.warning("reranking failed: %s", exc)
                 warnings.append(f"reranking failed, showing the fused list: {exc}")
@@ -238,6 +247,17 @@ def _no_lexical_match(backend: IndexBackend, query: str) -> str:
     else:
         why = "none of its words occur in these documents"
     return f"BM25 matched nothing for this query: {why}; the results come from dense retrieval alone"
+
+
+def _with_depth(
+    status: RerankerStatus, reranker: TimedReranker, depth: int, budget_s: float
+) -> RerankerStatus:
+    """On CPU with a time budget, the status line also says how deep this search reranked and why."""
+    if budget_s <= 0 or reranker.device != "cpu" or not reranker.seconds_per_chunk:
+        return status
+    per = reranker.seconds_per_chunk * 1000
+    note = f"reranked the top {depth} (about {budget_s:g} s at {per:.0f} ms per passage here)"
+    return replace(status, choice=f"{status.line()}; {note}")
 
 
 def _status_of(reranker: Reranker | None) -> RerankerStatus:

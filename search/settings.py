@@ -33,7 +33,7 @@ class Settings:
     milvus_collection: str = ""  # "" = derived from index_dir; readers follow an alias of this name
     # ingest
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_device: str = "cpu"
+    embedding_device: str = "auto"  # auto (cuda for ingest batches when there is a GPU) | cpu | cuda
     embedding_backend: str = "auto"  # auto (onnx where onnxruntime imports, else torch) | onnx | torch
     embedding_int8: bool = False  # the ONNX embedder runs the int8-quantised graph
     embed_batch_size: int = 32
@@ -79,6 +79,10 @@ class Settings:
     reranker: str = "auto"  # auto | zerank | cross-encoder | api | none (see search/rerank/policy.py)
     reranker_model: str = "zeroentropy/zerank-1"  # zerank, local or hosted
     cross_encoder_model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"  # the CPU fallback
+    cross_encoder_backend: str = "auto"  # auto (ONNX Runtime on CPU where it can) | onnx | torch
+    cross_encoder_int8: bool = False  # the ONNX cross-encoder runs the int8-quantised graph
+    rerank_threads: int = 0  # ONNX cross-encoder threads (0: the cores this process may use)
+    rerank_seconds: float = 3.0  # on CPU the default depth is cut to what reranks in ~this (0: off)
     reranker_revision: str = ""
     reranker_device: str = "auto"  # auto | cpu | cuda
     rerank_token_budget: int = 16384
@@ -190,7 +194,15 @@ SEARCH_FLAGS = (
     "fusion_normalization",
     "max_query_chars",
 )
-RERANK_FLAGS = ("reranker_model", "cross_encoder_model", "reranker_device", "rerank_token_budget")
+RERANK_FLAGS = (
+    "reranker_model",
+    "cross_encoder_model",
+    "cross_encoder_backend",
+    "cross_encoder_int8",
+    "reranker_device",
+    "rerank_token_budget",
+    "rerank_seconds",
+)
 
 
 #: What a flag does, for `--help` (the default and the choices are added).
@@ -205,6 +217,8 @@ FLAG_HELP: dict[str, str] = {
     "max_query_chars": "longer queries are cut, with a warning",
     "reranker_model": "the zerank model (hub id or local path), on a GPU or through the hosted API",
     "cross_encoder_model": "the CPU cross-encoder (hub id or local path) the auto policy falls back to",
+    "cross_encoder_backend": "how the CPU cross-encoder runs: auto (ONNX Runtime if it can), onnx or torch",
+    "rerank_seconds": "on CPU, cut the default rerank depth to what reranks in about this long (0: off)",
     "reranker_device": "where a local reranker runs: auto (cuda if present), cpu or cuda",
     "rerank_token_budget": "padded tokens per reranker batch (lower it if the GPU runs out of memory)",
 }

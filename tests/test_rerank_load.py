@@ -87,7 +87,8 @@ def test_broken_checkpoint_is_a_reason_not_a_crash(tmp_path: Path) -> None:
 def test_cross_encoder_matches_predict_in_input_order(tiny_cross_encoder: Path) -> None:
     from sentence_transformers import CrossEncoder
 
-    reranker, status = load_reranker(settings_for("cross-encoder", str(tiny_cross_encoder)))
+    s = replace(settings_for("cross-encoder", str(tiny_cross_encoder)), cross_encoder_backend="torch")
+    reranker, status = load_reranker(s)
     assert isinstance(reranker, CrossEncoderReranker)
     assert status.loaded and (status.backend, status.device) == ("cross-encoder", "cpu")
     reranker.batch_size = 2  # several batches, run longest first

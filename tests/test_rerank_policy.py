@@ -12,8 +12,8 @@ import pytest
 from search.models import RerankerStatus
 from search.rerank import load_reranker
 from search.rerank.api import ApiReranker
-from search.rerank.cross_encoder import CrossEncoderReranker
 from search.rerank.memory import GIB, fit_problem, weights_bytes
+from search.rerank.onnx_cross import OnnxCrossEncoder
 from search.rerank.policy import Facts, choose_reranker, read_facts
 from search.rerank.zerank import ZerankReranker
 from search.settings import Settings
@@ -118,7 +118,7 @@ def test_this_machine_lands_on_none(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_loads_the_tiny_cross_encoder_on_cpu(tiny_cross_encoder: Path) -> None:
     s = replace(Settings(), cross_encoder_model=str(tiny_cross_encoder))
     reranker, status = choose_reranker(s, Facts())
-    assert isinstance(reranker, CrossEncoderReranker) and status.loaded
+    assert isinstance(reranker, OnnxCrossEncoder) and status.loaded  # no torch on the query path
     assert status.line() == (
         f"{tiny_cross_encoder.name} on cpu: no GPU for zerank-1 (set ZEROENTROPY_API_KEY for hosted zerank-1)"
     )
@@ -129,7 +129,7 @@ def test_a_gpu_that_cannot_load_zerank_falls_back(tiny_zerank_path: Path, tiny_c
     """Told there is a GPU on this CPU machine, zerank fails on cuda and the cross-encoder runs."""
     s = replace(Settings(), reranker_model=str(tiny_zerank_path), cross_encoder_model=str(tiny_cross_encoder))
     reranker, status = choose_reranker(s, Facts(gpu="cuda"))
-    assert isinstance(reranker, CrossEncoderReranker)
+    assert isinstance(reranker, OnnxCrossEncoder)  # no CUDA here in fact: the CPU path
     assert status.attempts[0].candidate == f"{tiny_zerank_path.name} on GPU" and status.attempts[0].reason
 
 

@@ -76,11 +76,13 @@ class Callbacks(Evaluating):
         return cards.reranked_title(self.service.reranker_status)
 
     def status_line(self, scope: Scope | str, depth: float) -> str:
+        s = self.service.settings
         return status_view.status_html(
             self.service.reranker_status,
             seconds_per_chunk=self.service.seconds_per_chunk,
             depth=int(depth),
             collection=self.scope_label(scope),
+            budget_s=s.rerank_seconds if int(depth) == s.rerank_depth else 0.0,  # as Searcher.finish
         )
 
     # -- search --

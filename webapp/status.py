@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from search.compare import Agreement, agreement, gain_line
 from search.models import RerankerStatus, SearchResult
+from search.rerank.timed import PROBE
 from webapp.cards import model_label
 
 TIMING_LABELS: dict[str, str] = {
@@ -76,9 +77,11 @@ def status_html(
     seconds_per_chunk: float | None = None,
     depth: int = 100,
     collection: str = "",
+    budget_s: float = 0.0,
 ) -> str:
     """The always-visible reranker line: model, device, loaded or why not; on CPU a speed warning
-    with the estimate measured on the first rerank, and what to do about it."""
+    with the estimate measured on the first rerank, and what to do about it. With `budget_s` (the
+    default depth on CPU is cut to what reranks in about that long) it says the depth that runs."""
     where = f" Searching: {html.escape(collection)}." if collection else ""
     if status is None or not status.loaded:
         why = status.reason if status and status.reason else "no reranker configured"
@@ -99,6 +102,8 @@ def status_html(
         return f'<div class="hs-status hs-ok">{head}{where}</div>'
     if seconds_per_chunk is None and status.backend != "zerank":
         note = " The first search measures its speed here."
+        if budget_s > 0:
+            note += f" On CPU it reranks as deep as fits in about {budget_s:g} s (up to {depth})."
         return f'<div class="hs-status hs-ok">{head}{note}{where}</div>'
     if seconds_per_chunk is None:
         note = (
@@ -107,11 +112,14 @@ def status_html(
             "to wait less."
         )
         return f'<div class="hs-status hs-warn">{head}{note}{where}</div>'
-    estimate = seconds_per_chunk * depth
+    shown = depth if budget_s <= 0 else min(depth, max(PROBE, int(budget_s / seconds_per_chunk)))
+    estimate = seconds_per_chunk * shown
     note = (
         f" Running on CPU: measured {seconds_per_chunk * 1000:.0f} ms per passage, so about "
-        f"{_duration(estimate)} to rerank {depth}."
+        f"{_duration(estimate)} to rerank {shown}."
     )
+    if shown < depth:
+        note += f" Reranking the top {shown} of {depth} so the column arrives in about {budget_s:g} s."
     if estimate > 10:
         faster = max(1, int(10 / seconds_per_chunk))
         note += f" Lower the rerank depth in Settings (e.g. {faster} for about 10 s)."

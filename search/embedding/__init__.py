@@ -43,20 +43,38 @@ def make_embedder(settings: Settings, *, lazy: bool = False) -> Embedder:
 
     `embedding_backend` "auto" takes ONNX Runtime where onnxruntime imports and the model is the
     plain BERT + mean pooling layout it reproduces (same vectors, no torch on the query path), else
-    sentence-transformers. Either way the manifest records the same model name.
+    sentence-transformers. Either way the manifest records the same model name. `embedding_device`
+    "auto" on a CUDA machine embeds ingest batches on the GPU (torch) and keeps each query on the
+    path measured fastest (`SplitEmbedder`).
     """
     backend = choose_backend(settings)
+    device = embedding_device(settings)
     if backend == "onnx":
         from search.embedding.onnx import OnnxEmbedder
 
-        return OnnxEmbedder(
+        onnx = OnnxEmbedder(
             settings.embedding_model, settings.embed_batch_size, quantized=settings.embedding_int8, lazy=lazy
         )
+        if device != "cuda":
+            return onnx
+        # a GPU with `auto`: ingest batches on it, each query on the path measured fastest
+        from search.embedding.split import SplitEmbedder
+        from search.embedding.transformer import SentenceTransformerEmbedder
+
+        gpu = SentenceTransformerEmbedder(
+            settings.embedding_model, "cuda", settings.embed_batch_size, lazy=True
+        )
+        return SplitEmbedder(gpu, [onnx, gpu])
     from search.embedding.transformer import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(
-        settings.embedding_model, settings.embedding_device, settings.embed_batch_size, lazy=lazy
-    )
+    return SentenceTransformerEmbedder(settings.embedding_model, device, settings.embed_batch_size, lazy=lazy)
+
+
+def embedding_device(settings: Settings) -> str:
+    """ "auto" resolved: cuda when a GPU is usable (looked for without torch where no driver is)."""
+    from search.rerank.devices import resolve_device
+
+    return resolve_device(settings.embedding_device)
 
 
 def choose_backend(settings: Settings) -> str:
@@ -71,8 +89,8 @@ def choose_backend(settings: Settings) -> str:
         return "torch"
     from search.embedding.onnx import onnx_available, plain_layout
 
-    model, device = settings.embedding_model, settings.embedding_device
-    usable = device == "cpu" and onnx_available() and plain_layout(model)
+    model, device = settings.embedding_model, settings.embedding_device.strip().lower()
+    usable = device in ("cpu", "auto") and onnx_available() and plain_layout(model)
     if choice == "onnx" and not usable:
         raise ValueError(
             f"embedding_backend=onnx: needs onnxruntime and tokenizers installed, device cpu and a local "

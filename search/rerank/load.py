@@ -1,8 +1,11 @@
 """Pick and load the configured reranker once at start-up, never raising for an unavailable model.
 
 Search must keep working without a reranker, so every failure becomes `(None, status)` with a
-one-line reason the UI shows. Offline, a plain hub `from_pretrained` retries DNS for ~20 s before
-failing, so we try the local cache first and probe the hub with a 2 s budget before downloading.
+one-line reason the UI shows. Whether the model is on disk is read from the folder layout before
+torch is imported (`search.rerank.local`): offline with nothing cached that takes milliseconds, not
+~20 s of imports. A model not cached while online is fetched only after the hub answers a 2 s probe.
+A cross-encoder on CPU runs on ONNX Runtime (`onnx_cross`) where it can, the torch CrossEncoder
+otherwise.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from urllib.parse import urlparse
 from search.models import RerankerStatus
 from search.quiet import quiet_model_loading
 from search.rerank.base import Reranker
+from search.rerank.devices import resolve_device
+from search.rerank.local import locate, looks_like_path, offline_flag
 from search.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "zerank", "cross-encoder", "api", "none")
+CROSS_ENCODER_BACKENDS = ("auto", "onnx", "torch")
 HUB_PROBE_TIMEOUT_S = 2.0
 
 
@@ -60,54 +66,64 @@ class _Unavailable(Exception):
 
 
 def _load_local(backend: str, settings: Settings) -> Reranker:
+    """Decide from the disk alone (`locate`) whether the model can load before importing torch:
+    offline with nothing cached this fails in milliseconds, with the reason."""
     name = settings.reranker_model
-    path = Path(name).expanduser()
-    if path.is_dir():
-        _check_memory(backend, str(path), settings)
-        return _construct(backend, str(path), settings, local_files_only=True)
-    if path.exists() or _looks_like_path(name):
-        raise _Unavailable(f"model path {name} does not exist or is not a directory")
-    _check_memory(backend, name, settings)
-    try:
-        return _construct(backend, name, settings, local_files_only=True)
-    except Exception as exc:
-        if not _is_not_cached(exc):
-            raise
-        # the hub's own message is a paragraph; the one-line reason comes from `_off` below
-        logger.debug("%s is not in the local Hugging Face cache (%s)", name, _one_line(exc))
-    if _hub_offline():
-        raise _Unavailable(f"{name} is not in the local model cache and HF_HUB_OFFLINE is set")
+    found = locate(name, settings.reranker_revision)
+    if found.reason:
+        raise _Unavailable(found.reason)
+    if found.folder is not None:
+        _check_memory(backend, found.folder, settings)
+        try:
+            return _construct(backend, name, found.folder, settings, local_files_only=True)
+        except Exception as exc:  # a snapshot with its weights missing: download them if we may
+            if looks_like_path(name) or Path(name).expanduser().is_dir() or not _is_not_cached(exc):
+                raise
+            logger.debug("%s is only partly in the local cache (%s)", name, _one_line(exc))
+    if offline_flag():
+        raise _Unavailable(f"{name} is not in the local model cache and {offline_flag()} is set")
     host, port = _hub_address()
     if not _reachable(host, port, HUB_PROBE_TIMEOUT_S):
         raise _Unavailable(f"cannot reach the model hub to download {name} (offline?)")
     logger.info("downloading %s from %s", name, host)
-    return _construct(backend, name, settings, local_files_only=False)
+    return _construct(backend, name, None, settings, local_files_only=False)
 
 
-def _check_memory(backend: str, name: str, settings: Settings) -> None:
+def _check_memory(backend: str, folder: Path, settings: Settings) -> None:
     """Refuse a model whose weights would not fit in the free RAM or VRAM (checked when its files
     are here; a download is checked on the next start)."""
-    from search.rerank.memory import check_fits, model_dir
-
-    if model_dir(name, settings.reranker_revision) is None:
-        return  # not here: the loader says so (and needs no torch to say it)
-    from search.rerank.zerank import resolve_device
+    from search.rerank.memory import check_fits
 
     device = resolve_device(settings.reranker_device)
     full = backend == "zerank" and not device.startswith("cuda")  # zerank loads fp32 on CPU
-    problem = check_fits(name, device, revision=settings.reranker_revision, full_precision=full)
+    problem = check_fits(str(folder), device, revision=settings.reranker_revision, full_precision=full)
     if problem:
-        raise _Unavailable(problem)
+        raise _Unavailable(problem.replace(str(folder), settings.reranker_model))
 
 
-def _construct(backend: str, name: str, settings: Settings, *, local_files_only: bool) -> Reranker:
+def _construct(
+    backend: str, name: str, folder: Path | None, settings: Settings, *, local_files_only: bool
+) -> Reranker:
+    if backend == "cross-encoder" and folder is not None:
+        onnx = _onnx_cross_encoder(name, folder, settings)
+        if onnx is not None:
+            return onnx
+    reranker = _construct_torch(backend, str(folder) if folder else name, settings, local_files_only)
+    reranker.name = name  # the hub id, not the snapshot folder it was read from
+    return reranker
+
+
+def _construct_torch(backend: str, source: str, settings: Settings, local_files_only: bool) -> Reranker:
+    """The torch model from `source`: the folder found on disk (so the hub client's own idea of the
+    cache cannot disagree) or, for a download, the hub id at the configured revision."""
     quiet_model_loading()
+    revision = "" if Path(source).is_dir() else settings.reranker_revision
     if backend == "zerank":
         from search.rerank.zerank import ZerankReranker
 
         return ZerankReranker.from_pretrained(
-            name,
-            revision=settings.reranker_revision,
+            source,
+            revision=revision,
             device=settings.reranker_device,
             local_files_only=local_files_only,
             max_query_chars=settings.rerank_max_query_chars,
@@ -118,10 +134,40 @@ def _construct(backend: str, name: str, settings: Settings, *, local_files_only:
     from search.rerank.cross_encoder import CrossEncoderReranker
 
     return CrossEncoderReranker.from_pretrained(
-        name,
-        revision=settings.reranker_revision,
+        source,
+        revision=revision,
         device=settings.reranker_device,
         local_files_only=local_files_only,
+        max_length=settings.rerank_max_tokens,
+        max_query_chars=settings.rerank_max_query_chars,
+        max_doc_chars=settings.rerank_max_doc_chars,
+    )
+
+
+def _onnx_cross_encoder(name: str, folder: Path, settings: Settings) -> Reranker | None:
+    """The ONNX Runtime cross-encoder when `cross_encoder_backend` allows it and it can run here
+    (CPU, a BERT-type model with a tokenizer.json); None means the torch CrossEncoder."""
+    from search.rerank.onnx_cross import OnnxCrossEncoder, onnx_usable
+
+    choice = settings.cross_encoder_backend.strip().lower()
+    if choice not in CROSS_ENCODER_BACKENDS:
+        raise _Unavailable(
+            f"cross_encoder_backend={choice!r}: expected one of {', '.join(CROSS_ENCODER_BACKENDS)}"
+        )
+    if choice == "torch":
+        return None
+    on_cpu = resolve_device(settings.reranker_device) == "cpu"
+    why = onnx_usable(folder) if on_cpu else "ONNX Runtime runs the cross-encoder on CPU only"
+    if why:
+        if choice == "onnx":
+            raise _Unavailable(f"cross_encoder_backend=onnx: {why}")
+        logger.info("cross-encoder %s runs on torch: %s", name, why)
+        return None
+    return OnnxCrossEncoder(
+        folder,
+        name=name,
+        quantized=settings.cross_encoder_int8,
+        threads=settings.rerank_threads,
         max_length=settings.rerank_max_tokens,
         max_query_chars=settings.rerank_max_query_chars,
         max_doc_chars=settings.rerank_max_doc_chars,
@@ -146,11 +192,6 @@ def _off(name: str, backend: str, reason: str) -> RerankerStatus:
     return RerankerStatus(name=name, backend=backend, loaded=False, reason=reason)
 
 
-def _looks_like_path(name: str) -> bool:
-    """Hub ids are `owner/name`; anything absolute, relative-dotted, home-based or deeper is a path."""
-    return name.startswith(("/", "./", "../", "~", "\\")) or name.count("/") > 1 or "\\" in name
-
-
 def _is_not_cached(exc: BaseException) -> bool:
     """True for the errors `local_files_only=True` raises when files are simply not cached."""
     from huggingface_hub.errors import LocalEntryNotFoundError
@@ -163,13 +204,6 @@ def _is_not_cached(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _hub_offline() -> bool:
-    return any(
-        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
-        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
 
 
 def _hub_address() -> tuple[str, int]:

@@ -19,17 +19,11 @@ _HALF = {"bfloat16", "float16", "bf16", "fp16"}
 
 def model_dir(name_or_path: str, revision: str = "") -> Path | None:
     """The folder holding the model's files: the path itself, or its snapshot in the local Hugging
-    Face cache; None when neither is here (then the loader reports it missing)."""
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return path
-    try:
-        from huggingface_hub import try_to_load_from_cache
+    Face cache; None when neither is here (then the loader reports it missing). Read from the
+    folder layout alone: no hub client, no torch."""
+    from search.rerank.local import locate
 
-        found = try_to_load_from_cache(name_or_path, "config.json", revision=revision or None)
-    except Exception:  # not a valid repo id, unreadable cache, ...
-        return None
-    return Path(found).parent if isinstance(found, str) else None
+    return locate(name_or_path, revision).folder
 
 
 def weights_bytes(folder: Path, *, full_precision: bool) -> int | None:

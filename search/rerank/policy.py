@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from search.models import RerankAttempt, RerankerStatus
 from search.rerank.base import Reranker
+from search.rerank.devices import cuda_available
 from search.settings import Settings
 
 API_KEY_ENV = "ZEROENTROPY_API_KEY"  # the same name search.rerank.api reads (kept here: no SDK import)
@@ -49,18 +50,7 @@ def read_facts(settings: Settings, env: dict[str, str] | None = None) -> Facts:
         return Facts("", key)
     if env.get("SPACES_ZERO_GPU", "").strip().lower() not in {"", "0", "false", "no"}:
         return Facts("ZeroGPU", key)
-    return Facts("cuda" if _cuda_available() else "", key)
-
-
-def _cuda_available() -> bool:
-    if not (Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()):
-        return False
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except Exception:  # a broken CUDA install is no GPU
-        return False
+    return Facts("cuda" if cuda_available() else "", key)
 
 
 def short_name(name: str) -> str:

@@ -13,6 +13,8 @@ from search.rerank.base import Progress, Reranker, RerankResult
 
 #: Rerank calls whose speed makes the estimate (their median).
 RECENT_CALLS = 5
+#: Passages the first budgeted search reranks to measure the speed before choosing its depth.
+PROBE = 16
 
 
 class TimedReranker:
@@ -62,6 +64,36 @@ class TimedReranker:
             self.calls += 1
             self._recent.append(per_chunk)
             self.seconds_per_chunk = statistics.median(self._recent)
+
+    def depth_for(self, depth: int, budget_s: float) -> int:
+        """The depth that reranks in about `budget_s` here: `depth` itself off CPU, with no budget or
+        before the first measurement; never below `PROBE` (or `depth` when that is smaller)."""
+        if self.device != "cpu" or budget_s <= 0 or not self.seconds_per_chunk:
+            return depth
+        return min(depth, max(PROBE, int(budget_s / self.seconds_per_chunk + 1e-6)))
+
+    def score_within(
+        self, query: str, documents: Sequence[str], budget_s: float, progress: Progress | None = None
+    ) -> RerankResult:
+        """Scores for the first `depth_for(len(documents), budget_s)` documents (they come in fused
+        order, best first), so the reranked column arrives in about `budget_s`. Before the speed is
+        known the first `PROBE` documents are scored alone to measure it, then the rest of the depth."""
+        docs = list(documents)
+        if self.device != "cpu" or budget_s <= 0 or len(docs) <= PROBE:
+            return self.score(query, docs, progress)
+        if self.seconds_per_chunk:
+            return self.score(query, docs[: self.depth_for(len(docs), budget_s)], progress)
+        started = time.perf_counter()
+        head = self.score(query, docs[:PROBE], progress)
+        left = budget_s - (time.perf_counter() - started)
+        more = min(len(docs) - PROBE, int(max(0.0, left) / self.seconds_per_chunk + 1e-6))
+        if more <= 0:
+            return head
+        offset = (lambda done, total: progress(PROBE + done, PROBE + total)) if progress else None
+        tail = self.score(query, docs[PROBE : PROBE + more], offset)
+        return RerankResult(
+            head.scores + tail.scores, head.warnings + [w for w in tail.warnings if w not in head.warnings]
+        )
 
     def estimate_s(self, depth: int) -> float | None:
         """Seconds to rerank `depth` passages here, or None before the first measurement."""

@@ -21,6 +21,8 @@ from typing import Any
 import torch
 
 from search.rerank.base import Progress, RerankResult, clip_pair
+from search.rerank.batches import plan_batches
+from search.rerank.devices import gpu_dtype, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -33,35 +35,10 @@ _QUERY_SENTINEL = "\ue000zerank-query\ue000"
 _DOC_SENTINEL = "\ue001zerank-document\ue001"
 
 
-def resolve_device(device: str = "auto") -> str:
-    """ "auto" means cuda when a GPU is visible, else cpu; anything else is passed through."""
-    if device in ("", "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def dtype_for(device: str) -> torch.dtype:
-    """bf16 on GPU (the checkpoint's own dtype), fp32 on CPU (bf16 matmuls are slow on most CPUs)."""
-    return torch.bfloat16 if device.startswith("cuda") else torch.float32
-
-
-def plan_batches(lengths: Sequence[int], token_budget: int) -> list[list[int]]:
-    """Group sequence indices into batches, longest first, so each batch's padded size
-    (rows × longest row) stays within `token_budget`; a sequence longer than the budget
-    gets a batch of its own. Sorting by length keeps padding waste small."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    width = 0
-    for i in order:
-        if batch and (len(batch) + 1) * max(width, lengths[i]) > token_budget:
-            batches.append(batch)
-            batch, width = [], 0
-        batch.append(i)
-        width = max(width, lengths[i])
-    if batch:
-        batches.append(batch)
-    return batches
+    """On GPU the dtype it computes natively (bf16, else fp16 with an overflow check in `score`);
+    fp32 on CPU (bf16 matmuls are slow on most CPUs)."""
+    return gpu_dtype(torch) if device.startswith("cuda") else torch.float32
 
 
 @torch.inference_mode()
@@ -109,8 +86,12 @@ def yes_logits(
 
 
 def logit_to_score(logit: float) -> float:
-    """zerank's published score: sigmoid(logit / 5)."""
-    return 1.0 / (1.0 + math.exp(-logit / LOGIT_SCALE))
+    """zerank's published score: sigmoid(logit / 5), in a form that cannot overflow."""
+    x = logit / LOGIT_SCALE
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
 
 
 class ZerankReranker:
@@ -248,10 +229,8 @@ class ZerankReranker:
             warnings.append(f"{docs_cut} of {len(docs)} documents truncated to {self.max_tokens} tokens")
         return sequences, warnings
 
-    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
-        """Scores in [0, 1] in input order plus what had to be cut; safe to call from several threads."""
-        sequences, warnings = self.build_inputs(query, documents)
-        logits = yes_logits(
+    def _logits(self, sequences: list[list[int]], progress: Progress | None) -> list[float]:
+        return yes_logits(
             self.model,
             sequences,
             yes_id=self.yes_id,
@@ -259,6 +238,17 @@ class ZerankReranker:
             token_budget=self.token_budget,
             progress=progress,
         )
+
+    def score(self, query: str, documents: Sequence[str], progress: Progress | None = None) -> RerankResult:
+        """Scores in [0, 1] in input order plus what had to be cut. Callers share it through
+        `TimedReranker`, whose model lock also covers the one-off switch from fp16 to fp32."""
+        sequences, warnings = self.build_inputs(query, documents)
+        logits = self._logits(sequences, progress)
+        if self.model.dtype == torch.float16 and not all(math.isfinite(x) for x in logits):
+            # fp16 (a GPU without bf16) overflowed somewhere: fp32 from now on, at twice the memory
+            logger.warning("zerank: non-finite logits in fp16; switching %s to fp32", self.name)
+            self.model = self.model.float()
+            logits = self._logits(sequences, progress)
         for line in warnings:
             logger.info("rerank: %s", line)
         return RerankResult([logit_to_score(x) for x in logits], warnings)
