@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ingest.errors import LoadError
+from ingest.formats import Parsed, Progress, ReadLimits
 from ingest.text import normalize_newlines
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,20 @@ def _short(exc: BaseException) -> str:
     return message if len(message) <= 120 else message[:117] + "..."
 
 
-def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str | None, list[str]]:
+def read_pdf(
+    data: bytes,
+    name: str,
+    max_pages: int = 0,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
+) -> Parsed:
     """Page texts (1 per page, the first `max_pages` if over 0), the metadata title of a PDF, and
-    notes on pages left out: over the page limit, or text extraction failed (by page number)."""
+    notes on pages left out: over the page or OCR limit, or text extraction failed (by page
+    number). Pages without a text layer are OCR'd within `limits` (`ingest.pdf_ocr`)."""
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    from ingest.pdf_ocr import ocr_blank_pages
 
     if b"%PDF-" not in data[:1024]:
         raise LoadError(name, "not a readable PDF: no PDF header (is it really a PDF?)")
@@ -90,18 +100,24 @@ def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str
             )
             pages = pages[:max_pages]
         texts, failed = _page_texts(pages, name)
-        if not any(t.strip() for t in texts):
-            if len(failed) == len(pages):
-                raise LoadError(name, "not a readable PDF: text extraction failed on every page")
-            raise LoadError(name, "no extractable text (scanned or image-only PDF?)")
-        notes[:0] = failed
-        return texts, _pdf_title(reader), notes
+        title = _pdf_title(reader)
+    if len(failed) == len(pages):
+        raise LoadError(name, "not a readable PDF: text extraction failed on every page")
+    limits = limits or ReadLimits()
+    texts, ocr_notes, ocr_pages, ocr_seconds = ocr_blank_pages(data, texts, limits, progress)
+    if not any(t.strip() for t in texts):
+        if not limits.ocr:
+            raise LoadError(name, _OFF)
+        if ocr_pages == 0:
+            raise LoadError(name, f"no extractable text, and no OCR pages left ({ocr_notes[0]})")
+        raise LoadError(name, f"no extractable text: OCR found none on its {ocr_pages} scanned page(s)")
+    return Parsed(texts, True, title, [*failed, *notes, *ocr_notes], [], ocr_pages, ocr_seconds)
 
 
-def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
-    """Cleaned text per page (empty for a page that fails), and a note per failed page naming it:
+def _page_texts(pages: list[Any], name: str) -> tuple[list[str | None], list[str]]:
+    """Cleaned text per page (None for a page that fails), and a note per failed page naming it:
     pypdf refuses a page over its decompression cap, and a damaged page raises anything."""
-    texts: list[str] = []
+    texts: list[str | None] = []
     failed: list[str] = []
     for number, page in enumerate(pages, start=1):
         try:
@@ -109,7 +125,7 @@ def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
         except Exception as exc:
             log.warning("%s: page %d: text extraction failed: %s", name, number, _short(exc))
             failed.append(f"page {number} left out: its text could not be extracted ({_short(exc)})")
-            texts.append("")
+            texts.append(None)
     return texts, failed
 
 
@@ -124,6 +140,7 @@ def _pdf_title(reader: object) -> str | None:
     return title or None
 
 
+_OFF = "no extractable text (scanned or image-only PDF?); OCR is off (setting ocr)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_A-Z])")
 _MANY_NEWLINES = re.compile(r"\n{3,}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ingest.chunk import Chunker
 from ingest.embed import BackgroundEmbedder
+from ingest.formats import ReadLimits
 from ingest.isolate import IngestCancelled, load_isolated
 from ingest.load import (
     Document,
@@ -212,10 +214,14 @@ def _load_and_chunk(
     loaded = []
     failed: set[str] = set()
     total = 0
+    ocr_cap = settings.max_ocr_pages_per_ingest
     for src in tqdm(todo, desc="load + chunk", unit="file", disable=not show_progress):
         _check(cancelled)
+        ocr_left = max(0, ocr_cap - report.ocr_pages) if ocr_cap > 0 else None
         try:
-            doc = _load(src, settings, cancelled)
+            doc = _load(src, settings, cancelled, ReadLimits.of(settings, ocr_left), show_progress)
+            report.ocr_pages += doc.ocr_pages
+            report.ocr_seconds += doc.ocr_seconds
             chunks = chunker.chunk(doc)
             if not chunks:
                 raise LoadError(src.source, "no text to index")
@@ -237,8 +243,15 @@ def _load_and_chunk(
     return loaded, failed
 
 
-def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None) -> Document:
-    """A file source with the settings' limits, in a worker process if `isolate_loading`."""
+def _load(
+    src: Source,
+    settings: Settings,
+    cancelled: Callable[[], bool] | None,
+    read_limits: ReadLimits | None = None,
+    show_progress: bool = False,
+) -> Document:
+    """A file source with the settings' limits, in a worker process if `isolate_loading`; pages
+    OCR'd show as a bar of their own (the app's progress follows tqdm)."""
     if src.path is None:
         return src.load()
     limits = {
@@ -247,16 +260,38 @@ def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None)
         "source": src.source,
         "max_pages": settings.max_pdf_pages,
         "max_chars": settings.max_file_chars,
+        "limits": read_limits or ReadLimits.of(settings),
     }
-    if not settings.isolate_loading:
-        return load_file(src.path, **limits)
-    return load_isolated(
-        src.path,
-        **limits,
-        timeout_s=settings.load_timeout_s,
-        memory_mb=settings.load_memory_mb,
-        cancelled=cancelled,
-    )
+    with _PageBar(src.source, show_progress) as bar:
+        if not settings.isolate_loading:
+            return load_file(src.path, **limits, progress=bar.update)
+        return load_isolated(
+            src.path,
+            **limits,
+            timeout_s=settings.load_timeout_s,
+            memory_mb=settings.load_memory_mb,
+            cancelled=cancelled,
+            progress=bar.update,
+        )
+
+
+class _PageBar:
+    """A tqdm bar of pages OCR'd in one file, opened at its first page (most files have none)."""
+
+    def __init__(self, source: str, show: bool) -> None:
+        self.name, self.show, self.bar = PurePath(source).name, show, None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=f"OCR {self.name}", unit="page", disable=not self.show)
+        self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> _PageBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _embed(

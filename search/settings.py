@@ -50,6 +50,17 @@ class Settings:
     isolate_loading: bool = True
     load_timeout_s: float = 60.0
     load_memory_mb: int = 2048
+    # scans and photos: OCR offline with rapidocr (models inside its wheel); off: such files are
+    # refused as image-only. Bounded per file and per ingest run (one CLI run, one app upload).
+    ocr: bool = True
+    max_ocr_pages: int = 50
+    max_ocr_pages_per_ingest: int = 200
+    ocr_dpi: int = 150  # scanned PDF pages are rendered at this resolution for OCR
+    # hostile files: images by pixel count (read from the header, before decoding), Office files
+    # (zip packages) by part count and unpacked size (from the zip directory, before parsing)
+    max_image_megapixels: float = 40.0
+    max_zip_members: int = 10_000
+    max_unzipped_mb: float = 500.0
     vector_index: str = "flat"  # flat (exact) | hnsw | ivf_flat (milvus only)
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
@@ -149,6 +160,13 @@ INDEX_FLAGS = (
     "isolate_loading",
     "load_timeout_s",
     "load_memory_mb",
+    "ocr",
+    "max_ocr_pages",
+    "max_ocr_pages_per_ingest",
+    "ocr_dpi",
+    "max_image_megapixels",
+    "max_zip_members",
+    "max_unzipped_mb",
     "vector_index",
     "hnsw_m",
     "bm25_k1",

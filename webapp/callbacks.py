@@ -12,7 +12,7 @@ from typing import Any
 
 from search import judgments
 from search.metrics import ranking_ndcg
-from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult
+from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult, page_unit
 from search.pipeline import Retrieval
 from search.rerank.base import Progress
 from webapp import cards, documents, validate
@@ -306,8 +306,9 @@ def shown_passages(result: SearchResult) -> dict[str, Chunk]:
 
 
 def passage_label(chunk: Chunk) -> str:
-    """ "report.pdf, p. 3" for a page; "notes.md: “The first words …”" for a text chunk."""
+    """ "report.pdf, p. 3" for a page, "deck.pptx, slide 3" for a slide; "notes.md: “The first
+    words …”" for a text chunk."""
     if chunk.page_start is not None:
-        return f"{chunk.file_name}, p. {chunk.page_start}"
+        return f"{chunk.file_name}, {page_unit(chunk.source)[0]} {chunk.page_start}"
     words = " ".join(chunk.text.split())
     return f"{chunk.file_name}: “{words[:60]}{'…' if len(words) > 60 else ''}”"
