@@ -87,7 +87,7 @@ def make_scan_pdf(path: Path, pages: list[str | list[str]]) -> Path:
 # --- hostile files ----------------------------------------------------------------------------
 
 
-def _minimal_docx_parts(document_xml: str) -> dict[str, bytes]:
+def docx_parts(document_xml: str) -> dict[str, bytes]:
     return {
         "[Content_Types].xml": (
             b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
@@ -128,7 +128,7 @@ def write_zip(path: Path, parts: dict[str, bytes], extra: int = 0) -> Path:
 
 def docx_with_doctype(path: Path, doctype: str, body: str) -> Path:
     """A .docx whose main part declares a DTD: billion laughs, or an external entity."""
-    return write_zip(path, _minimal_docx_parts(word_xml(body, doctype)))
+    return write_zip(path, docx_parts(word_xml(body, doctype)))
 
 
 BILLION_LAUGHS = (
@@ -143,7 +143,7 @@ EXTERNAL_ENTITY = '<!DOCTYPE doc [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 
 def docx_zip_bomb(path: Path, gigabytes: float) -> Path:
     """A valid .docx plus one part that inflates to `gigabytes` of zeros (a few MB on disk)."""
-    parts = _minimal_docx_parts(word_xml("The harbour report."))
+    parts = docx_parts(word_xml("The harbour report."))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
         for name, data in parts.items():
             package.writestr(name, data)
@@ -163,7 +163,7 @@ def docx_with_nested_zip(path: Path) -> Path:
     ):
         for _ in range(64):
             part.write(bytes(1 << 24))
-    parts = _minimal_docx_parts(word_xml("The nested package report."))
+    parts = docx_parts(word_xml("The nested package report."))
     parts["word/embeddings/nested.zip"] = inner.getvalue()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as package:
         for name, data in parts.items():
