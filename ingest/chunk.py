@@ -32,7 +32,7 @@ from typing import Any
 from ingest.load import Document
 from ingest.sentences import cut_chars, sentence_spans, strip_span
 from ingest.token_space import TokenSpace, backend_of, word_additive
-from search.models import Chunk
+from search.models import Chunk, page_unit
 from search.settings import Settings, resolve_embedding_model
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,11 @@ class Chunker:
         return chunks
 
     def _segments(self, doc: Document, page_starts: list[int], total: int) -> list[tuple[int, int]]:
-        """Char ranges chunked independently: one per page for paged documents (one per section for
-        documents with headings), so a hit cites the page (section) it came from; a page under a
-        quarter of a chunk joins the next (a title page, a caption) rather than becoming a scrap,
-        and only then does a chunk span pages."""
+        """Char ranges chunked independently: one per page for paged documents (per slide, per
+        section of a document with headings), so a hit cites the page it came from. A PDF page
+        under a quarter of a chunk joins the next (a title page, a caption) rather than becoming a
+        scrap, and only then does a chunk span pages; slides and sections are units their author
+        drew, so they are never joined."""
         text = "\n\n".join(doc.pages)
         if doc.paged and len(doc.pages) > 1:
             bounds = [(start, start + len(page)) for start, page in zip(page_starts, doc.pages, strict=True)]
@@ -172,6 +173,8 @@ class Chunker:
             bounds = [(s, e - 2) for s, e in zip(starts, [*starts[1:], total + 2], strict=True)]
         else:
             return [(0, total)]
+        if not doc.paged or page_unit(doc.source)[0] != "p.":
+            return [(s, e) for s, e in bounds if text[s:e].strip()]
         floor = max(1, self.chunk_tokens // 4)
         segments: list[tuple[int, int]] = []
         seg_start, seg_tokens = 0, 0

@@ -42,7 +42,7 @@ def read_image(
             image.seek(index)
             check_pixels(image.size, name, limits.max_image_megapixels)
             pages.append(ocr_image(image))
-        except LoadError:
+        except (LoadError, MemoryError):
             raise
         except Exception as exc:  # a truncated or corrupt frame
             raise LoadError(name, f"not a readable image: {type(exc).__name__}: {exc}"[:200]) from None

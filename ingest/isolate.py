@@ -121,6 +121,9 @@ class _Worker:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[1])  # this checkout's packages, not another copy
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        # glibc reserves 64 MB of address space per thread arena; OCR's ONNX Runtime threads would
+        # spend hundreds of MB of `memory_mb` on reservations alone (2.2 GB peak vs 1.8 GB with 2)
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ingest.isolate", str(memory_mb)],
             stdin=subprocess.PIPE,

@@ -35,7 +35,12 @@ def ocr_image(image: Any) -> str:
 
     pixels = np.asarray(image.convert("RGB"))
     with _engine_lock:
-        found, _ = _get_engine()(pixels)
+        try:
+            found, _ = _get_engine()(pixels)
+        except Exception as exc:  # ONNX Runtime reports an allocation failure as a runtime error
+            if "bad_alloc" in str(exc) or "Failed to allocate" in str(exc):
+                raise MemoryError("OCR ran out of memory") from exc
+            raise
     return boxes_to_text([(box, text) for box, text, _score in found or []])
 
 

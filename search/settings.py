@@ -49,7 +49,7 @@ class Settings:
     # loading and parsing in a worker process with a time and memory limit (off: in-process)
     isolate_loading: bool = True
     load_timeout_s: float = 60.0
-    load_memory_mb: int = 2048
+    load_memory_mb: int = 3072  # address space, not resident memory: OCR peaks near 1.9 GB of it
     # scans and photos: OCR offline with rapidocr (models inside its wheel); off: such files are
     # refused as image-only. Bounded per file and per ingest run (one CLI run, one app upload).
     ocr: bool = True
