@@ -25,6 +25,9 @@ SUPPORTED_SUFFIXES = (
     PDF_SUFFIXES | TEXT_SUFFIXES | DOCX_SUFFIXES | PPTX_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
 )
 
+#: The kinds read, in words, for help texts and messages.
+KINDS = "PDF, Word (.docx), PowerPoint (.pptx), web pages (.html), text (.txt, .md) and images (OCR)"
+
 #: `progress(done, total)`: pages OCR'd so far of a file; lets a slow file show it is moving.
 Progress = Callable[[int, int], None]
 

@@ -90,7 +90,11 @@ def load_isolated(
     _POOL.give_back(worker)
     if "error" in reply:
         raise LoadError(shown, reply["error"])
-    d = reply["doc"]
+    return _document(reply["doc"])
+
+
+def _document(d: dict[str, Any]) -> Document:
+    """A `Document` from the worker's JSON reply (tuples came back as lists)."""
     return Document(
         d["doc_id"],
         d["source"],

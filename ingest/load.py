@@ -151,22 +151,7 @@ def load_file(
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(shown, _unsupported_reason(path))
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise LoadError(shown, "not a regular file")
-        if size == 0:
-            raise LoadError(shown, "empty file")
-        if size > max_bytes:
-            raise LoadError(shown, f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB limit")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LoadError(shown, "no such file") from None
-    except OSError as exc:
-        raise LoadError(shown, f"cannot read file: {exc.strerror or exc}") from exc
-    if not data:  # the file shrank between stat and read
-        raise LoadError(shown, "empty file")
-
+    data = _read_bytes(path, shown, max_bytes)
     content_hash = hashlib.sha256(data).hexdigest()
     doc_id = doc_id or default_doc_id(path)
     stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
@@ -196,6 +181,26 @@ def load_file(
         parsed.ocr_pages,
         round(parsed.ocr_seconds, 3),
     )
+
+
+def _read_bytes(path: Path, shown: str, max_bytes: int) -> bytes:
+    """The file's bytes, refused when missing, empty, not a regular file or over `max_bytes`."""
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise LoadError(shown, "not a regular file")
+        if size == 0:
+            raise LoadError(shown, "empty file")
+        if size > max_bytes:
+            raise LoadError(shown, f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB limit")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LoadError(shown, "no such file") from None
+    except OSError as exc:
+        raise LoadError(shown, f"cannot read file: {exc.strerror or exc}") from exc
+    if not data:  # the file shrank between stat and read
+        raise LoadError(shown, "empty file")
+    return data
 
 
 def limit_chars(pages: list[str], max_chars: int) -> tuple[list[str], tuple[str, ...]]:

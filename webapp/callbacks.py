@@ -270,7 +270,7 @@ class Callbacks(Evaluating):
 
     def ingest(self, session: str | None, paths: Sequence[str] | None) -> str:
         if not paths:
-            raise_user("Choose one or more PDF, .txt or .md files first.")
+            raise_user(f"Choose one or more files first: {documents.UPLOAD_KINDS}.")
         report = self.service.ingest(session, list(paths))
         return documents.ingest_html(report, self.scope_label(Scope.MINE))
 

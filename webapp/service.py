@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.chunk import Chunker
+from ingest.formats import KINDS
 from ingest.load import MB
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.sample import ensure_index
@@ -188,7 +189,7 @@ class SearchService(Judging):
         """Add uploaded files to the session's collection (or the main index when shared), then swap
         in a searcher over the new version. Files that fail are reported by name and change nothing."""
         if not paths:
-            raise UploadError("no files given: choose PDF, .txt or .md files to upload")
+            raise UploadError(f"no files given: choose files to upload ({KINDS})")
         with self.model_lock:
             settings, files = self._target(session)
             before = {d.source for d in self._current_docs(settings)}
