@@ -28,6 +28,9 @@ SUPPORTED_SUFFIXES = (
 #: The kinds read, in words, for help texts and messages.
 KINDS = "PDF, Word (.docx), PowerPoint (.pptx), web pages (.html), text (.txt, .md) and images (OCR)"
 
+#: A page count that stands for "no limit" (a setting of 0).
+NO_LIMIT = 10**9
+
 #: `progress(done, total)`: pages OCR'd so far of a file; lets a slow file show it is moving.
 Progress = Callable[[int, int], None]
 
@@ -46,10 +49,10 @@ class ReadLimits:
 
     @classmethod
     def of(cls, settings: Settings, ocr_pages_left: int | None = None) -> ReadLimits:
-        """The settings' limits; `ocr_pages_left` (what the ingest run has left) caps OCR further."""
-        pages = settings.max_ocr_pages
-        if ocr_pages_left is not None:
-            pages = max(0, ocr_pages_left if pages <= 0 else min(pages, ocr_pages_left))
+        """The settings' limits; `ocr_pages_left` (what the ingest run has left, None: no limit)
+        caps OCR further. `max_ocr_pages` here is a count (0: none left), never "no limit"."""
+        per_file = settings.max_ocr_pages if settings.max_ocr_pages > 0 else NO_LIMIT
+        pages = max(0, min(per_file, NO_LIMIT if ocr_pages_left is None else ocr_pages_left))
         return cls(
             settings.ocr,
             pages,

@@ -55,7 +55,7 @@ class Settings:
     ocr: bool = True
     max_ocr_pages: int = 50
     max_ocr_pages_per_ingest: int = 200
-    ocr_dpi: int = 150  # scanned PDF pages are rendered at this resolution for OCR
+    ocr_dpi: int = 200  # scanned PDF pages are rendered at this resolution for OCR (150 loses spaces)
     # hostile files: images by pixel count (read from the header, before decoding), Office files
     # (zip packages) by part count and unpacked size (from the zip directory, before parsing)
     max_image_megapixels: float = 40.0

@@ -160,3 +160,16 @@ def test_a_text_file_renamed_to_docx_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "notes.docx"
     path.write_text("just text", encoding="utf-8")
     assert reason(path).startswith("not a readable .docx file: not a zip package")
+
+
+def test_ocr_page_limits_combine_per_file_and_per_ingest() -> None:
+    from ingest.formats import NO_LIMIT, ReadLimits
+
+    settings = Settings(max_ocr_pages=50)
+    assert ReadLimits.of(settings).max_ocr_pages == 50
+    assert ReadLimits.of(settings, ocr_pages_left=7).max_ocr_pages == 7
+    assert ReadLimits.of(settings, ocr_pages_left=0).max_ocr_pages == 0  # the run's budget is spent
+    unlimited = Settings(max_ocr_pages=0)  # 0: no limit per file
+    assert ReadLimits.of(unlimited).max_ocr_pages == NO_LIMIT
+    assert ReadLimits.of(unlimited, ocr_pages_left=3).max_ocr_pages == 3
+    assert ReadLimits.of(Settings(ocr=False)).ocr is False
