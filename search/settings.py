@@ -200,6 +200,12 @@ FLAG_HELP: dict[str, str] = {
     "cross_encoder_model": "the CPU cross-encoder (hub id or local path) the auto policy falls back to",
     "reranker_device": "where a local reranker runs: auto (cuda if present), cpu or cuda",
     "rerank_token_budget": "padded tokens per reranker batch (lower it if the GPU runs out of memory)",
+    "ocr": "read scanned PDF pages and images with OCR (offline, seconds per page)",
+    "max_ocr_pages": "pages OCR'd per file (0: no limit)",
+    "max_ocr_pages_per_ingest": "pages OCR'd per ingest run (0: no limit)",
+    "max_image_megapixels": "larger images are refused before decoding",
+    "max_zip_members": ".docx/.pptx packages with more parts are refused",
+    "max_unzipped_mb": ".docx/.pptx packages that would unpack to more are refused",
 }
 
 
