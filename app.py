@@ -38,7 +38,7 @@ import gradio as gr
 from search.models import Scope
 from search.rerank.zerogpu import zero_gpu_active
 from search.settings import Settings, add_arguments
-from webapp import cards, logclip, upload_cache
+from webapp import cards, documents, logclip, upload_cache
 from webapp.api import Api
 from webapp.callbacks import Callbacks
 from webapp.css import CSS, theme
@@ -55,7 +55,6 @@ log = logging.getLogger("app")
 SEARCH_CONCURRENCY = 8
 #: Uploads (and removals) in progress at once, each session's own; their embedding takes turns.
 UPLOAD_CONCURRENCY = 4
-UPLOAD_TYPES = [".pdf", ".txt", ".md", ".markdown"]
 SETTINGS_FLAGS = [
     *("host", "port", "index_dir", "sample_dir", "upload_dir", "max_upload_mb", "shared_uploads"),
     *("reranker", "reranker_model", "reranker_device", "rerank_depth", "top_k", "candidates"),
@@ -189,11 +188,11 @@ def documents_tab(cb: Callbacks) -> SimpleNamespace:
         gr.Markdown(
             "Your uploads are **private to this browser tab**: they go into a collection only you search "
             "(choose *My documents* above the results), and are deleted when you close the tab. The "
-            f"{cb.main_label.lower()} stays as it is. PDF, .txt and .md, up to "
+            f"{cb.main_label.lower()} stays as it is. {documents.UPLOAD_KINDS}, up to "
             f"{service.settings.max_upload_mb:g} MB each."
         )
     w.files = gr.File(
-        file_count="multiple", file_types=UPLOAD_TYPES, label="Upload documents", elem_id="upload"
+        file_count="multiple", file_types=documents.UPLOAD_TYPES, label="Upload documents", elem_id="upload"
     )
     w.add_btn = gr.Button("Add to index", variant="primary", elem_id="add-btn")
     w.ingest_out = gr.HTML(elem_id="ingest-report")  # where the upload's progress shows (css.py)

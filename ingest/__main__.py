@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ingest.beir import beir_sources, copy_judgments
+from ingest.formats import KINDS
 from ingest.pipeline import IngestReport, file_sources, run_ingest
 from search.backends import open_writer
 from search.collections import format_table, list_collections, settings_from_cli, to_json
@@ -23,7 +24,7 @@ NOTE_NAMES = 10
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
-    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (PDF, .txt, .md)")
+    parser.add_argument("paths", nargs="*", type=Path, help=f"files or folders ({KINDS})")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--index", dest="index_dir", type=Path, help="index folder (default data/index)")
     where.add_argument(

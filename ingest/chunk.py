@@ -32,7 +32,7 @@ from typing import Any
 from ingest.load import Document
 from ingest.sentences import cut_chars, sentence_spans, strip_span
 from ingest.token_space import TokenSpace, backend_of, word_additive
-from search.models import Chunk
+from search.models import Chunk, page_unit
 from search.settings import Settings, resolve_embedding_model
 
 log = logging.getLogger(__name__)
@@ -135,12 +135,14 @@ class Chunker:
             for s, e in self._token_spans(text[seg_start:seg_end])
         ]
         spans = self._cap_chars(text, spans)
+        section_starts = [start for start, _ in doc.sections]
         chunks = []
         for i, (start, end) in enumerate(spans):
             first = last = None
             if doc.paged:
                 first = bisect_right(page_starts, start)
                 last = bisect_right(page_starts, end - 1)
+            in_section = bisect_right(section_starts, start) - 1
             chunks.append(
                 Chunk(
                     id=f"{doc.doc_id}:{i:05d}",
@@ -152,23 +154,33 @@ class Chunker:
                     page_end=last,
                     char_start=start,
                     char_end=end,
+                    section=doc.sections[in_section][1] if in_section >= 0 else "",
                 )
             )
         return chunks
 
     def _segments(self, doc: Document, page_starts: list[int], total: int) -> list[tuple[int, int]]:
-        """Char ranges chunked independently: one per page for paged documents, so a hit cites the
-        page it came from; a page under a quarter of a chunk joins the next (a title page, a
-        caption) rather than becoming a scrap, and only then does a chunk span pages."""
-        if not doc.paged or len(doc.pages) < 2:
+        """Char ranges chunked independently: one per page for paged documents (per slide, per
+        section of a document with headings), so a hit cites the page it came from. A PDF page
+        under a quarter of a chunk joins the next (a title page, a caption) rather than becoming a
+        scrap, and only then does a chunk span pages; slides and sections are units their author
+        drew, so they are never joined."""
+        text = "\n\n".join(doc.pages)
+        if doc.paged and len(doc.pages) > 1:
+            bounds = [(start, start + len(page)) for start, page in zip(page_starts, doc.pages, strict=True)]
+        elif not doc.paged and doc.sections:
+            starts = sorted({0, *(s for s, _ in doc.sections if 0 < s < total)})
+            bounds = [(s, e - 2) for s, e in zip(starts, [*starts[1:], total + 2], strict=True)]
+        else:
             return [(0, total)]
+        if not doc.paged or page_unit(doc.source)[0] != "p.":
+            return [(s, e) for s, e in bounds if text[s:e].strip()]
         floor = max(1, self.chunk_tokens // 4)
         segments: list[tuple[int, int]] = []
         seg_start, seg_tokens = 0, 0
-        for i, page in enumerate(doc.pages):
-            seg_tokens += self.count_tokens(page)
-            end = page_starts[i] + len(page)
-            if seg_tokens >= floor or i == len(doc.pages) - 1:
+        for i, (start, end) in enumerate(bounds):
+            seg_tokens += self.count_tokens(text[start:end])
+            if seg_tokens >= floor or i == len(bounds) - 1:
                 segments.append((seg_start, end))
                 seg_start, seg_tokens = end + 2, 0
         return segments

@@ -14,16 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from ingest.errors import LoadError
+from ingest.formats import (
+    MARKDOWN_SUFFIXES,
+    MB,
+    PDF_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    TEXT_SUFFIXES,
+    Progress,
+    ReadLimits,
+    parse,
+)
 from ingest.pdf import read_pdf
 from ingest.pdf_text import pdf_title, strip_page_furniture
 from ingest.text import decode_text, markdown_title, normalize_newlines
 from search.settings import Settings
 
-SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-MARKDOWN_SUFFIXES = {".md", ".markdown"}
-#: Sizes are reported and limited in MiB; callers turn `Settings.max_file_mb` into bytes with this.
-MB = 1024 * 1024
+#: Sizes are reported and limited in MiB (`MB`); the suffix sets live in `ingest.formats`.
+__all__ = ["MB", "SUPPORTED_SUFFIXES", "TEXT_SUFFIXES", "Document", "LoadError", "load_file"]
 
 _HASH_BLOCK = 1 << 20
 
@@ -41,6 +48,11 @@ class Document:
     #: What the reader should know about how this file went in: pages that could not be read,
     #: text cut at a limit. Empty for a file read whole.
     notes: tuple[str, ...] = ()
+    #: (char offset into `text`, heading path) where each section starts (.docx); cited with a hit.
+    sections: tuple[tuple[int, str], ...] = ()
+    #: Pages (or images) read by OCR, and the seconds that took.
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
 
     @property
     def text(self) -> str:
@@ -124,17 +136,55 @@ def load_file(
     source: str | None = None,
     max_pages: int = Settings.max_pdf_pages,
     max_chars: int = Settings.max_file_chars,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
 ) -> Document:
-    """Load one PDF, text or markdown file; raise `LoadError` with a specific reason otherwise.
+    """Load one file of a supported type (`ingest.formats`); raise `LoadError` with a specific
+    reason otherwise.
 
-    Past `max_pages` PDF pages or `max_chars` characters (0: no limit) the rest of the file is left
-    out, and `Document.notes` says so, naming the limit.
+    Past `max_pages` pages (slides) or `max_chars` characters (0: no limit) the rest of the file is
+    left out, and `Document.notes` says so, naming the limit; `limits` bound OCR and Office
+    packages, and `progress(done, total)` hears of each page OCR'd.
     """
     path = Path(path)
     shown = source if source is not None else str(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(shown, _unsupported_reason(path))
+    data = _read_bytes(path, shown, max_bytes)
+    content_hash = hashlib.sha256(data).hexdigest()
+    doc_id = doc_id or default_doc_id(path)
+    stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
+    limits = limits or ReadLimits()
+    if suffix in TEXT_SUFFIXES:
+        text = decode_text(data, shown)
+        title = (markdown_title(text) if suffix in MARKDOWN_SUFFIXES else None) or stem
+        pages, cut = limit_chars([text], max_chars)
+        return Document(doc_id, shown, title, pages, False, content_hash, cut)
+    if suffix in PDF_SUFFIXES:
+        parsed = read_pdf(data, shown, max_pages, limits, progress)
+        parsed.title = pdf_title(parsed.title, parsed.pages, stem)  # page 1 as printed: may be the header
+        parsed.pages = strip_page_furniture(parsed.pages, parsed.title)  # not what a passage says
+    else:
+        parsed = parse(suffix, data, shown, max_pages, limits, progress)
+    pages, cut = limit_chars(parsed.pages, max_chars)
+    total = sum(len(p) + 2 for p in pages)
+    return Document(
+        doc_id,
+        shown,
+        parsed.title or stem,
+        pages,
+        parsed.paged,
+        content_hash,
+        (*parsed.notes, *cut),
+        tuple((start, label) for start, label in parsed.sections if start < total),
+        parsed.ocr_pages,
+        round(parsed.ocr_seconds, 3),
+    )
+
+
+def _read_bytes(path: Path, shown: str, max_bytes: int) -> bytes:
+    """The file's bytes, refused when missing, empty, not a regular file or over `max_bytes`."""
     try:
         size = path.stat().st_size
         if not path.is_file():
@@ -150,20 +200,7 @@ def load_file(
         raise LoadError(shown, f"cannot read file: {exc.strerror or exc}") from exc
     if not data:  # the file shrank between stat and read
         raise LoadError(shown, "empty file")
-
-    content_hash = hashlib.sha256(data).hexdigest()
-    doc_id = doc_id or default_doc_id(path)
-    stem = PurePath(shown).stem or path.stem  # an upload's display name, not its temp name
-    if suffix == ".pdf":
-        pages, meta_title, notes = read_pdf(data, shown, max_pages)
-        title = pdf_title(meta_title, pages, stem)  # page 1 as printed: a title may be the running header
-        pages = strip_page_furniture(pages, title)  # running headers/footers: not what a passage says
-        pages, cut = limit_chars(pages, max_chars)
-        return Document(doc_id, shown, title, pages, True, content_hash, (*notes, *cut))
-    text = decode_text(data, shown)
-    title = (markdown_title(text) if suffix in MARKDOWN_SUFFIXES else None) or stem
-    pages, cut = limit_chars([text], max_chars)
-    return Document(doc_id, shown, title, pages, False, content_hash, cut)
+    return data
 
 
 def limit_chars(pages: list[str], max_chars: int) -> tuple[list[str], tuple[str, ...]]:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ingest.errors import LoadError
+from ingest.formats import Parsed, Progress, ReadLimits
 from ingest.text import normalize_newlines
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,20 @@ def _short(exc: BaseException) -> str:
     return message if len(message) <= 120 else message[:117] + "..."
 
 
-def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str | None, list[str]]:
+def read_pdf(
+    data: bytes,
+    name: str,
+    max_pages: int = 0,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
+) -> Parsed:
     """Page texts (1 per page, the first `max_pages` if over 0), the metadata title of a PDF, and
-    notes on pages left out: over the page limit, or text extraction failed (by page number)."""
+    notes on pages left out: over the page or OCR limit, or text extraction failed (by page
+    number). Pages without a text layer are OCR'd within `limits` (`ingest.pdf_ocr`)."""
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
+
+    from ingest.pdf_ocr import ocr_blank_pages
 
     if b"%PDF-" not in data[:1024]:
         raise LoadError(name, "not a readable PDF: no PDF header (is it really a PDF?)")
@@ -92,25 +102,32 @@ def read_pdf(data: bytes, name: str, max_pages: int = 0) -> tuple[list[str], str
             )
             pages = pages[:max_pages]
         texts, failed = _page_texts(pages, name)
-        if not any(t.strip() for t in texts):
+        title = _pdf_title(reader)
+        if not any(t and t.strip() for t in texts):
             failed += _inflation_probe(pages, failed)
             bombs = [note for note in failed if LIMIT_NOTE in note]
             if bombs:  # a page that inflates past a limit is the reason, not a missing text layer
                 more = f" (and {len(bombs) - 1} more such pages)" if len(bombs) > 1 else ""
                 raise LoadError(name, f"refused: {bombs[0].replace(' left out: it', '')}{more}")
-            if len(failed) == len(pages):
-                raise LoadError(name, "not a readable PDF: text extraction failed on every page")
-            raise LoadError(name, "no extractable text (scanned or image-only PDF?)")
-        notes[:0] = failed
-        return texts, _pdf_title(reader), notes
+    if len(failed) == len(pages):
+        raise LoadError(name, "not a readable PDF: text extraction failed on every page")
+    limits = limits or ReadLimits()
+    texts, ocr_notes, ocr_pages, ocr_seconds = ocr_blank_pages(data, texts, limits, progress)
+    if not any(t.strip() for t in texts):
+        if not limits.ocr:
+            raise LoadError(name, _OFF)
+        if ocr_pages == 0:
+            raise LoadError(name, f"no extractable text, and no OCR pages left ({ocr_notes[0]})")
+        raise LoadError(name, f"no extractable text: OCR found none on its {ocr_pages} scanned page(s)")
+    return Parsed(texts, True, title, [*failed, *notes, *ocr_notes], [], ocr_pages, ocr_seconds)
 
 
-def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
-    """Cleaned text per page (empty for a page that fails), and a note per failed page naming it:
+def _page_texts(pages: list[Any], name: str) -> tuple[list[str | None], list[str]]:
+    """Cleaned text per page (None for a page that fails), and a note per failed page naming it:
     pypdf refuses a page over its decompression cap, and a damaged page raises anything."""
     from pypdf.errors import LimitReachedError
 
-    texts: list[str] = []
+    texts: list[str | None] = []
     failed: list[str] = []
     for number, page in enumerate(pages, start=1):
         try:
@@ -118,11 +135,11 @@ def _page_texts(pages: list[Any], name: str) -> tuple[list[str], list[str]]:
         except LimitReachedError as exc:
             log.warning("%s: page %d: over a pypdf limit: %s", name, number, _short(exc))
             failed.append(f"page {number} left out: it {_over_limit(exc)}")
-            texts.append("")
+            texts.append(None)
         except Exception as exc:
             log.warning("%s: page %d: text extraction failed: %s", name, number, _short(exc))
             failed.append(f"page {number} left out: its text could not be extracted ({_short(exc)})")
-            texts.append("")
+            texts.append(None)
     return texts, failed
 
 
@@ -187,6 +204,7 @@ def _pdf_title(reader: object) -> str | None:
     return title or None
 
 
+_OFF = "no extractable text (scanned or image-only PDF?); OCR is off (setting ocr)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_A-Z])")
 _MANY_NEWLINES = re.compile(r"\n{3,}")

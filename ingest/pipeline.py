@@ -29,12 +29,13 @@ from ingest import junk
 from ingest.budget import Budget, cut_rows
 from ingest.chunk import Chunker
 from ingest.embed import BackgroundEmbedder
-from ingest.isolate import IngestCancelled, load_isolated
+from ingest.formats import ReadLimits
+from ingest.isolate import IngestCancelled
 from ingest.load import (
     Document,
     LoadError,
-    load_file,
 )
+from ingest.reading import load_source
 from ingest.report import IngestReport
 from ingest.sources import Source, file_sources
 from search.backends.base import DocumentInfo, DocumentUpdate, IndexWriter
@@ -245,16 +246,22 @@ def _load_and_chunk(
     loaded = []
     failed: set[str] = set()
     total = 0
+    ocr_cap = s.max_ocr_pages_per_ingest
     for number, src in enumerate(
         tqdm(todo, desc="load + chunk", unit="file", disable=not work.show_progress), 1
     ):
         _check(work.cancelled)
         if work.progress is not None:
             work.progress(f"Reading file {number} of {len(todo)}: {src.source}", number - 1, len(todo))
+        ocr_left = max(0, ocr_cap - report.ocr_pages) if ocr_cap > 0 else None
         try:
             if work.budget.over_time():
                 raise LoadError(src.source, work.budget.time_reason())
-            doc = _load(src, s, work.cancelled)
+            doc = load_source(
+                src, s, work.cancelled, ReadLimits.of(s, ocr_left), work.show_progress, work.progress
+            )
+            report.ocr_pages += doc.ocr_pages
+            report.ocr_seconds += doc.ocr_seconds
             chunks, notes = _chunk(doc, chunker, s.junk_filter)
             refusal = work.budget.chunk_refusal(len(chunks), total)
             if refusal:
@@ -286,28 +293,6 @@ def _chunk(doc: Document, chunker: Chunker, junk_filter: bool) -> tuple[list[Chu
     if not kept:
         raise LoadError(doc.source, f"refused: no searchable text, {junk.dropped_note(dropped, len(chunks))}")
     return kept, [junk.dropped_note(dropped, len(chunks))] if dropped else []
-
-
-def _load(src: Source, settings: Settings, cancelled: Callable[[], bool] | None) -> Document:
-    """A file source with the settings' limits, in a worker process if `isolate_loading`."""
-    if src.path is None:
-        return src.load()
-    limits = {
-        "max_bytes": src.max_bytes,
-        "doc_id": src.doc_id,
-        "source": src.source,
-        "max_pages": settings.max_pdf_pages,
-        "max_chars": settings.max_file_chars,
-    }
-    if not settings.isolate_loading:
-        return load_file(src.path, **limits)
-    return load_isolated(
-        src.path,
-        **limits,
-        timeout_s=settings.load_timeout_s,
-        memory_mb=settings.load_memory_mb,
-        cancelled=cancelled,
-    )
 
 
 def _embed(embedder: Embedder, texts: list[str], work: _Work) -> np.ndarray:

@@ -22,6 +22,9 @@ class IngestReport:
     pages: int = 0
     chunks: int = 0
     new_chunks: int = 0
+    #: pages (and images) read by OCR in this run, and the seconds OCR took
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
     rebuilt: bool = False
 
@@ -38,6 +41,11 @@ class IngestReport:
         ]
         if not self.changed:
             lines.append("  index is up to date; nothing written")
+        if self.ocr_pages:
+            lines.append(
+                f"  OCR: {self.ocr_pages} page{'s' if self.ocr_pages != 1 else ''} read in "
+                f"{self.ocr_seconds:.1f}s ({self.ocr_seconds / self.ocr_pages:.1f}s a page)"
+            )
         lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
         lines += [f"  note {name}: {note}" for name, note in self.warnings]
         phases = ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items())

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ingest.formats import KINDS
 from ingest.load import MB, SUPPORTED_SUFFIXES, default_doc_id, file_hash, load_file
 from ingest.pipeline import Source
 
@@ -65,7 +66,7 @@ def stage_uploads(
         suffix = Path(name).suffix
         if suffix not in SUPPORTED_SUFFIXES:
             kind = f"{suffix} files" if suffix else "files without an extension"
-            skipped.append((name, f"unsupported file type: {kind} cannot be indexed (PDF, .txt, .md only)"))
+            skipped.append((name, f"unsupported file type: {kind} cannot be indexed ({KINDS} only)"))
             continue
         try:
             size = src.stat().st_size

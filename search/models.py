@@ -83,6 +83,9 @@ class Chunk:
     page_end: int | None = None
     char_start: int = 0
     char_end: int = 0
+    #: The heading path a passage sits under ("3 Dredging programme"), for files with headings but
+    #: no pages (.docx); empty otherwise.
+    section: str = ""
 
     @property
     def file_name(self) -> str:
@@ -90,16 +93,19 @@ class Chunk:
 
     @property
     def pages(self) -> str:
-        """`p. 3`, `pp. 3–4`, or empty for sources without pages."""
+        """`p. 3`, `pp. 3–4` (`slide 3`, `slides 3–4` for a deck), or empty without pages."""
         if self.page_start is None:
             return ""
+        one, many = page_unit(self.source)
         if self.page_end is None or self.page_end == self.page_start:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}–{self.page_end}"
+            return f"{one} {self.page_start}"
+        return f"{many} {self.page_start}–{self.page_end}"
 
     def citation(self) -> str:
-        """`report.pdf, pp. 3–4`: what a result cites."""
-        return f"{self.file_name}, {self.pages}" if self.pages else self.file_name
+        """`report.pdf, pp. 3–4`, `deck.pptx, slide 3`, `report.docx, § 3 Dredging programme`."""
+        if self.pages:
+            return f"{self.file_name}, {self.pages}"
+        return f"{self.file_name}, § {self.section}" if self.section else self.file_name
 
     def indexed_text(self) -> str:
         """What BM25 and the embedding model see: the title (clipped) with the text, as BEIR's
@@ -112,6 +118,15 @@ class Chunk:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+#: What a "page" of a paged source is called in citations, by file suffix (default: a page).
+_PAGE_UNITS = {".pptx": ("slide", "slides")}
+
+
+def page_unit(source: str) -> tuple[str, str]:
+    """("p.", "pp.") for PDFs and scans, ("slide", "slides") for slide decks."""
+    return _PAGE_UNITS.get(PurePath(source).suffix.lower(), ("p.", "pp."))
 
 
 @dataclass(slots=True)

@@ -52,7 +52,18 @@ class Settings:
     # loading and parsing in a worker process with a time and memory limit (off: in-process)
     isolate_loading: bool = True
     load_timeout_s: float = 60.0
-    load_memory_mb: int = 2048
+    load_memory_mb: int = 3072  # address space, not resident memory: OCR peaks near 1.9 GB of it
+    # scans and photos: OCR offline with rapidocr (models inside its wheel); off: such files are
+    # refused as image-only. Bounded per file and per ingest run (one CLI run, one app upload).
+    ocr: bool = True
+    max_ocr_pages: int = 50
+    max_ocr_pages_per_ingest: int = 200
+    ocr_dpi: int = 200  # scanned PDF pages are rendered at this resolution for OCR (150 loses spaces)
+    # hostile files: images by pixel count (read from the header, before decoding), Office files
+    # (zip packages) by part count and unpacked size (from the zip directory, before parsing)
+    max_image_megapixels: float = 40.0
+    max_zip_members: int = 10_000
+    max_unzipped_mb: float = 500.0
     vector_index: str = "flat"  # flat (exact) | hnsw | ivf_flat (milvus only)
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
@@ -178,6 +189,13 @@ INDEX_FLAGS = (
     "isolate_loading",
     "load_timeout_s",
     "load_memory_mb",
+    "ocr",
+    "max_ocr_pages",
+    "max_ocr_pages_per_ingest",
+    "ocr_dpi",
+    "max_image_megapixels",
+    "max_zip_members",
+    "max_unzipped_mb",
     "vector_index",
     "hnsw_m",
     "bm25_k1",
@@ -221,6 +239,12 @@ FLAG_HELP: dict[str, str] = {
     "rerank_seconds": "on CPU, cut the default rerank depth to what reranks in about this long (0: off)",
     "reranker_device": "where a local reranker runs: auto (cuda if present), cpu or cuda",
     "rerank_token_budget": "padded tokens per reranker batch (lower it if the GPU runs out of memory)",
+    "ocr": "read scanned PDF pages and images with OCR (offline, seconds per page)",
+    "max_ocr_pages": "pages OCR'd per file (0: no limit)",
+    "max_ocr_pages_per_ingest": "pages OCR'd per ingest run (0: no limit)",
+    "max_image_megapixels": "larger images are refused before decoding",
+    "max_zip_members": ".docx/.pptx packages with more parts are refused",
+    "max_unzipped_mb": ".docx/.pptx packages that would unpack to more are refused",
 }
 
 

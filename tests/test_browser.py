@@ -181,13 +181,13 @@ def test_an_upload_shows_one_progress_display_in_words(
         return embed(texts, *args, **kwargs)
 
     monkeypatch.setattr(service.embedder, "embed", slow)
-    load = ingest_pipeline._load
+    load = ingest_pipeline.load_source
 
     def slow_load(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.6)
         return load(*args, **kwargs)
 
-    monkeypatch.setattr(ingest_pipeline, "_load", slow_load)
+    monkeypatch.setattr(ingest_pipeline, "load_source", slow_load)
     pages = [f"Section {i}. " + "Tidal turbines at Halvard produced power all year. " * 40 for i in range(6)]
     pdf = make_pdf(tmp_path / "tides.pdf", pages)
     note = tmp_path / "note.txt"

@@ -115,7 +115,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_indexed(tmp_path, embedder)
     assert "binary" in reasons["blob.md"]
     assert "encrypted" in reasons["locked.pdf"]
     assert "limit" in reasons["huge.txt"]
-    assert "unsupported" in reasons["photo.jpg"]
+    assert "not a readable image" in reasons["photo.jpg"]
     assert report.documents == 5
     assert {Path(d.source).name for d in open_backend(settings).documents()} == {*TOPICS, "cheese.pdf"}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.formats import ReadLimits
 from ingest.load import (
     MB,
     SUPPORTED_SUFFIXES,
@@ -97,9 +98,17 @@ def test_encrypted_pdf_with_empty_user_password_loads(tmp_path: Path) -> None:
     assert doc.pages == ["Readable despite encryption."]
 
 
-def test_image_only_pdf(tmp_path: Path) -> None:
+def test_image_only_pdf_with_ocr_off(tmp_path: Path) -> None:
     path = make_image_only_pdf(tmp_path / "scan.pdf", pages=2)
-    assert load_error(path).reason == "no extractable text (scanned or image-only PDF?)"
+    reason = load_error(path, limits=ReadLimits(ocr=False)).reason
+    assert reason == "no extractable text (scanned or image-only PDF?); OCR is off (setting ocr)"
+
+
+def test_image_only_pdf_without_ocr_pages_left(tmp_path: Path) -> None:
+    path = make_image_only_pdf(tmp_path / "scan.pdf", pages=2)
+    reason = load_error(path, limits=ReadLimits(max_ocr_pages=0)).reason
+    assert reason.startswith("no extractable text, and no OCR pages left (2 scanned page(s) not OCR'd")
+    assert "max_ocr_pages=0" in reason
 
 
 @pytest.mark.parametrize(
@@ -305,6 +314,7 @@ def test_discover_recurses_sorts_and_explains_skips(tmp_path: Path) -> None:
     (root / "b" / "deep" / "c.txt").write_text("c", encoding="utf-8")
     (root / "b" / "z.PDF").write_bytes(b"%PDF-")
     (root / "b" / "image.png").write_bytes(b"\x89PNG")
+    (root / "b" / "sheet.xlsx").write_bytes(b"PK")
     (root / "Makefile").write_text("all:", encoding="utf-8")
     (root / ".hidden.md").write_text("h", encoding="utf-8")
     (root / ".git" / "notes.md").write_text("g", encoding="utf-8")
@@ -314,10 +324,16 @@ def test_discover_recurses_sorts_and_explains_skips(tmp_path: Path) -> None:
 
     found, skipped = discover([root, single, missing, root / "a.md"])
 
-    assert found == [root / "a.md", root / "b" / "deep" / "c.txt", root / "b" / "z.PDF", single]
+    assert found == [
+        root / "a.md",
+        root / "b" / "deep" / "c.txt",
+        root / "b" / "image.png",
+        root / "b" / "z.PDF",
+        single,
+    ]
     assert skipped == [
         (root / "Makefile", "unsupported file type (none)"),
-        (root / "b" / "image.png", "unsupported file type .png"),
+        (root / "b" / "sheet.xlsx", "unsupported file type .xlsx"),
         (missing, "no such file or folder"),
     ]
     assert {p.suffix.lower() for p in found} <= SUPPORTED_SUFFIXES

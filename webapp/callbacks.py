@@ -12,7 +12,7 @@ from typing import Any
 
 from search import judgments
 from search.metrics import ranking_ndcg
-from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult
+from search.models import FUSED, RERANKED, Chunk, FusionParams, Scope, SearchResult, page_unit
 from search.pipeline import Retrieval
 from search.rerank.base import Progress
 from webapp import cards, documents, validate
@@ -279,7 +279,7 @@ class Callbacks(Evaluating):
     def ingest(self, session: str | None, paths: Sequence[str] | None, progress: Any = None) -> str:
         """Index the uploads; `progress(words, done, total)` hears each step ("Reading file 2 of 5")."""
         if not paths:
-            raise_user("Choose one or more PDF, .txt or .md files first.")
+            raise_user(f"Choose one or more files first: {documents.UPLOAD_KINDS}.")
         report = self.service.ingest(session, list(paths), show_progress=False, progress=progress)
         return documents.ingest_html(report, self.scope_label(Scope.MINE))
 
@@ -318,8 +318,9 @@ def shown_passages(result: SearchResult) -> dict[str, Chunk]:
 
 
 def passage_label(chunk: Chunk) -> str:
-    """ "report.pdf, p. 3" for a page; "notes.md: “The first words …”" for a text chunk."""
+    """ "report.pdf, p. 3" for a page, "deck.pptx, slide 3" for a slide; "notes.md: “The first
+    words …”" for a text chunk."""
     if chunk.page_start is not None:
-        return f"{chunk.file_name}, p. {chunk.page_start}"
+        return f"{chunk.file_name}, {page_unit(chunk.source)[0]} {chunk.page_start}"
     words = " ".join(chunk.text.split())
     return f"{chunk.file_name}: “{words[:60]}{'…' if len(words) > 60 else ''}”"

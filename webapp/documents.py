@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
+from ingest.formats import KINDS, SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestReport
 from search.backends import DocumentInfo
+
+#: What the upload box accepts, and says it accepts.
+UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
+UPLOAD_KINDS = KINDS
 
 
 def ingest_html(report: IngestReport, collection: str) -> str:
@@ -28,6 +33,11 @@ def ingest_html(report: IngestReport, collection: str) -> str:
     for name, note in report.warnings:
         shown = html.escape(PurePath(name).name)
         parts.append(f'<div><span class="hs-bad">!</span> <b>{shown}</b>: {html.escape(note)}</div>')
+    if report.ocr_pages:
+        parts.append(
+            f"<div>OCR read {_count(report.ocr_pages, 'page')} in {report.ocr_seconds:.0f} s "
+            f"({report.ocr_seconds / report.ocr_pages:.1f} s a page).</div>"
+        )
     if not done and report.skipped:
         parts.append("<div>Nothing was added; the index is as it was.</div>")
     parts.append(
@@ -53,6 +63,8 @@ def ingest_json(report: IngestReport, collection: str) -> dict[str, Any]:
         "documents": report.documents,
         "pages": report.pages,
         "chunks": report.chunks,
+        "ocr_pages": report.ocr_pages,
+        "ocr_seconds": round(report.ocr_seconds, 3),
         "seconds": {k: round(v, 3) for k, v in report.seconds.items()},
     }
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from search.models import FUSED, RERANKED
+from search.models import FUSED, RERANKED, Chunk
 from webapp.page_image import render_page
 from webapp.service import SearchService
 
@@ -29,7 +29,7 @@ def page_choices(service: SearchService, session: str | None) -> list[tuple[str,
     for stage in (FUSED, RERANKED):
         for hit in result.stages.get(stage, []):
             column = "reranked" if stage == RERANKED else "hybrid"
-            if hit.chunk.page_start is not None and hit.chunk.id not in seen:
+            if _has_page_image(hit.chunk) and hit.chunk.id not in seen:
                 seen[hit.chunk.id] = f"{column} #{hit.rank(stage)}: {hit.chunk.citation()}"
     return [(label, chunk_id) for chunk_id, label in seen.items()]
 
@@ -42,7 +42,7 @@ def page_view(service: SearchService, session: str | None, chunk_id: str | None)
     if not chunk_id or chunk_id not in hits:
         return PageView(None, "Search, then choose a PDF result to see its page.")
     scope, chunk = last[0], hits[chunk_id].chunk
-    if chunk.page_start is None:
+    if not _has_page_image(chunk):
         return PageView(None, f"{chunk.file_name} has no pages to show.")
     path, public = service.source_file(session, scope, chunk.source)
     if path is None:
@@ -61,3 +61,8 @@ def page_view(service: SearchService, session: str | None, chunk_id: str | None)
     note += ", the passage marked." if image.highlighted else " (the passage could not be located on it)."
     link = f"/gradio_api/file={path.resolve()}#page={image.page}" if public else ""
     return PageView(image.path, note, link)
+
+
+def _has_page_image(chunk: Chunk) -> bool:
+    """A PDF page (scanned or not) can be drawn; a slide's "page" is only a number."""
+    return chunk.page_start is not None and PurePath(chunk.source).suffix.lower() == ".pdf"

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ingest.budget import Budget
 from ingest.chunk import Chunker
+from ingest.formats import KINDS
 from ingest.load import MB
 from ingest.pipeline import IngestProgress, IngestReport, run_ingest
 from ingest.sample import ensure_index
@@ -233,7 +234,7 @@ class SearchService(Judging):
         round-robin with other sessions' uploads (`webapp.scheduler`). The upload's budget
         (`max_upload_chunks`, `max_upload_seconds`) refuses or cuts what is over it, with a reason."""
         if not paths:
-            raise UploadError("no files given: choose PDF, .txt or .md files to upload")
+            raise UploadError(f"no files given: choose files to upload ({KINDS})")
         with self.folder_locks.hold(self._folder_key(session)):
             settings, files = self._target(session)
             before = {d.source for d in self._current_docs(settings)}
