@@ -94,21 +94,11 @@ def read_pdf(
         if not pages:
             raise LoadError(name, "not a readable PDF: no pages")
 
-        notes: list[str] = []
-        if 0 < max_pages < len(pages):
-            notes.append(
-                f"only the first {max_pages:,} of {len(pages):,} pages were indexed "
-                f"(limit max_pdf_pages={max_pages})"
-            )
-            pages = pages[:max_pages]
+        pages, notes = _first_pages(pages, max_pages)
         texts, failed = _page_texts(pages, name)
         title = _pdf_title(reader)
         if not any(t and t.strip() for t in texts):
-            failed += _inflation_probe(pages, failed)
-            bombs = [note for note in failed if LIMIT_NOTE in note]
-            if bombs:  # a page that inflates past a limit is the reason, not a missing text layer
-                more = f" (and {len(bombs) - 1} more such pages)" if len(bombs) > 1 else ""
-                raise LoadError(name, f"refused: {bombs[0].replace(' left out: it', '')}{more}")
+            failed += _refuse_bombs(pages, failed, name)
     if len(failed) == len(pages):
         raise LoadError(name, "not a readable PDF: text extraction failed on every page")
     limits = limits or ReadLimits()
@@ -141,6 +131,26 @@ def _page_texts(pages: list[Any], name: str) -> tuple[list[str | None], list[str
             failed.append(f"page {number} left out: its text could not be extracted ({_short(exc)})")
             texts.append(None)
     return texts, failed
+
+
+def _first_pages(pages: list[Any], max_pages: int) -> tuple[list[Any], list[str]]:
+    """The first `max_pages` pages (0: all), and a note naming the limit when some are left out."""
+    if 0 < max_pages < len(pages):
+        note = f"only the first {max_pages:,} of {len(pages):,} pages were indexed"
+        note += f" (limit max_pdf_pages={max_pages})"
+        return pages[:max_pages], [note]
+    return pages, []
+
+
+def _refuse_bombs(pages: list[Any], failed: list[str], name: str) -> list[str]:
+    """Notes of pages that inflate past pypdf's limits in a PDF without text; a bomb is refused
+    with that reason (not "no extractable text", nor handed to OCR)."""
+    notes = _inflation_probe(pages, failed)
+    bombs = [note for note in (*failed, *notes) if LIMIT_NOTE in note]
+    if bombs:
+        more = f" (and {len(bombs) - 1} more such pages)" if len(bombs) > 1 else ""
+        raise LoadError(name, f"refused: {bombs[0].replace(' left out: it', '')}{more}")
+    return notes
 
 
 def _inflation_probe(pages: list[Any], failed: list[str]) -> list[str]:

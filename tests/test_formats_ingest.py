@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import ingest.pipeline
+import ingest.reading
 from ingest.__main__ import main as ingest_main
 from search.__main__ import main as search_main
 from search.models import Scope
@@ -103,6 +104,7 @@ def cli_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     bars, printed = _Bars(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.setattr(ingest.pipeline, "tqdm", bars.factory)
+        patch.setattr(ingest.reading, "tqdm", bars.factory)  # the OCR page bars
         assert ingest_main([str(root), "--index", str(index), "--json"]) == 0
     yield index, printed.getvalue(), bars
 
