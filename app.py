@@ -83,9 +83,15 @@ def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             w.mode = gr.Radio(
-                [("RRF (by rank)", "rrf"), ("Weighted (by score)", "weighted")],
+                [
+                    ("Adaptive (default)", "adaptive"),
+                    ("RRF (by rank)", "rrf"),
+                    ("Weighted (by score)", "weighted"),
+                ],
                 value=fusion.mode.value,
                 label="Fusion mode",
+                info="Adaptive: dense weight × the share of the query the embedder read; the line under "
+                "the results says which fusion ran and why",
             )
             w.alpha = gr.Slider(
                 0,

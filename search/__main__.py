@@ -26,7 +26,8 @@ SETTINGS_FLAGS = (
     *RERANK_FLAGS,
 )
 FUSED_TITLE = "Hybrid (BM25 + dense, fused)"
-SCORE_LABELS = {FUSED: "fused score", RERANKED: "rerank score"}
+#: fused scores are scaled per query (by its best BM25 score), so they rank within a query only
+SCORE_LABELS = {FUSED: "relative fused score", RERANKED: "rerank score"}
 RERANKERS = ("auto", "zerank", "cross-encoder", "api", "none")
 
 
@@ -36,7 +37,10 @@ def render(result: SearchResult, top_k: int, width: int | None = None, *, rerank
     width = width or max(80, shutil.get_terminal_size((120, 20)).columns)
     fused, reranked = result.stages.get(FUSED, []), result.stages.get(RERANKED, [])
     status = result.reranker
-    lines = [f"query: {result.query}", f"fusion: {result.fusion.describe()}"]
+    lines = [f"query: {result.query}"]
+    if result.match is not None and result.match.message:
+        lines += ["", f"*** {result.match.message} ***", ""]
+    lines.append(f"fusion: {result.fusion_note or result.fusion.describe()}")
     if not rerank:
         lines += ["reranking: skipped (--no-rerank)", "", FUSED_TITLE, "─" * width]
         for hit in fused:

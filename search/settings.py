@@ -72,6 +72,9 @@ class Settings:
     fusion_alpha: float = 0.6
     fusion_normalization: Normalization = Normalization.MINMAX
     max_query_chars: int = 10000
+    #: below this top cosine, a query BM25 cannot match gets "No good match" (search/match.py; the
+    #: README's "No good match" section says how it was calibrated)
+    no_match_similarity: float = 0.35
     # reranking
     reranker: str = "auto"  # auto | zerank | cross-encoder | api | none (see search/rerank/policy.py)
     reranker_model: str = "zeroentropy/zerank-1"  # zerank, local or hosted
@@ -164,6 +167,7 @@ SEARCH_FLAGS = (
     "fusion_alpha",
     "fusion_normalization",
     "max_query_chars",
+    "no_match_similarity",
 )
 RERANK_FLAGS = ("reranker_model", "cross_encoder_model", "reranker_device", "rerank_token_budget")
 
@@ -178,6 +182,7 @@ FLAG_HELP: dict[str, str] = {
     "fusion_alpha": "weighted fusion's dense weight (0: keywords only, 1: meaning only)",
     "fusion_normalization": "how weighted fusion scales each list's scores to 0-1",
     "max_query_chars": "longer queries are cut, with a warning",
+    "no_match_similarity": "top cosine below which a query no keyword matched gets 'No good match'",
     "reranker_model": "the zerank model (hub id or local path), on a GPU or through the hosted API",
     "cross_encoder_model": "the CPU cross-encoder (hub id or local path) the auto policy falls back to",
     "reranker_device": "where a local reranker runs: auto (cuda if present), cpu or cuda",

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from search.adaptive import WHOLE
 from search.errors import JudgmentsError
 from search.fusion import fuse
 from search.metrics import HEADLINE, Scored, doc_ranking, per_query, positive_qrels, run_from_ranking
@@ -36,8 +37,9 @@ from search.models import FusionParams
 
 log = logging.getLogger(__name__)
 
-#: (BM25 list, dense list) of chunk ids with scores, best first, for one query.
-QueryLists = tuple[Sequence[Scored], Sequence[Scored]]
+#: (BM25 list, dense list) of chunk ids with scores, best first, for one query; optionally a third
+#: item, the query's `QueryShape` (how much of it the embedder read), which adaptive fusion uses.
+QueryLists = tuple[Sequence[Scored], ...]
 #: select(score matrix [config, query], the query columns to look at) -> chosen row.
 Select = Callable[[np.ndarray, np.ndarray], int]
 
@@ -55,11 +57,13 @@ RULE = "within 1 standard error of the best NDCG@10, leaning to the better singl
 
 
 def fusion_grid(baseline: FusionParams | None = None) -> list[FusionParams]:
-    """The search space, baseline first: RRF for k in RRF_KS (plain, and weighted with each alpha
+    """The search space, baseline first: adaptive fusion (theoretical bounds) for every alpha,
+    RRF for k in RRF_KS (plain, and weighted with each alpha
     except 0.5, which ranks as plain RRF does), then weighted min-max and DBSF score fusion for
     every alpha. Weighted RRF with alpha 0 or 1 ranks one retriever's list first and the other's
     after it, so tuning can always fall back to (nearly) one retriever."""
     grid: list[FusionParams] = [baseline or FusionParams()]
+    grid += [FusionParams(mode="adaptive", alpha=a) for a in ALPHAS]
     for k in RRF_KS:
         grid.append(FusionParams(mode="rrf", k=k))
         for alpha in ALPHAS:
@@ -93,10 +97,14 @@ def score_configs(
         return qids, matrix
     sub_qrels = {q: judged[q] for q in qids}
     for i, params in enumerate(tqdm(configs, desc="fusion grid", unit="config", disable=not show_progress)):
-        run = {q: run_from_ranking(doc_ranking(fuse(lists[q][0], lists[q][1], params), doc_of)) for q in qids}
+        run = {q: run_from_ranking(doc_ranking(_fused(lists[q], params), doc_of)) for q in qids}
         values = per_query(sub_qrels, run, (metric,))[metric]
         matrix[i] = [values[q] for q in qids]
     return qids, matrix
+
+
+def _fused(ql: QueryLists, params: FusionParams) -> Sequence[Scored]:
+    return fuse(ql[0], ql[1], params, ql[2] if len(ql) > 2 else WHOLE)  # type: ignore[arg-type]
 
 
 def score_singles(

@@ -60,6 +60,8 @@ def test_grid_starts_with_the_baseline_and_covers_the_issue_space() -> None:
         alphas = sorted(p.alpha for p in grid if p.mode == "weighted" and p.normalization == norm)
         assert alphas == pytest.approx([i / 10 for i in range(11)])
     assert any(p.weighted_rrf and p.alpha == pytest.approx(0.3) for p in grid)
+    adaptive = sorted(p.alpha for p in grid if p.mode == "adaptive")
+    assert adaptive == pytest.approx([i / 10 for i in range(11)])  # tuning starts from the adaptive rule
     assert len(grid) == len(set(grid))
 
 
@@ -70,7 +72,7 @@ def test_tuning_moves_the_weight_to_the_useful_retriever(useless: str) -> None:
     assert not set(train) & set(test)
     result = tune(train, _doc, train_qrels, label="train")
     p = result.params
-    assert p.mode == "weighted" or p.weighted_rrf, p  # plain RRF cannot ignore a useless list
+    assert p.mode in ("weighted", "adaptive") or p.weighted_rrf, p  # plain RRF cannot ignore a list
     assert (p.alpha < 0.5) if useless == "dense" else (p.alpha > 0.5), p
     assert p.source == "tuned on 40 judged queries (train)"
     assert set(result.query_ids) == set(train)

@@ -39,8 +39,11 @@ def collect_lists(
         except QueryError:  # an empty query finds nothing: it scores 0, as in the app
             out[qid] = QueryLists(str(text), [], [], [], {})
         else:
-            lists, timings = searcher.retrieve(query, candidates, fusion)
-            out[qid] = QueryLists(query, list(lists[BM25]), list(lists[DENSE]), list(lists[FUSED]), timings)
+            shape = searcher.query_shape(query)
+            lists, timings = searcher.retrieve(query, candidates, fusion, shape=shape)
+            out[qid] = QueryLists(
+                query, list(lists[BM25]), list(lists[DENSE]), list(lists[FUSED]), timings, shape
+            )
         if progress:
             progress(desc, i + 1, len(items))
     return out
