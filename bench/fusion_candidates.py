@@ -66,11 +66,10 @@ def cov(alpha: float) -> Callable[[dict], float]:
 
 def candidates() -> dict[str, Callable]:
     out: dict[str, Callable] = {}
-    for a in (0.5, 0.6, 0.7):
+    for a in (0.5, 0.6, 0.7, 0.8, 0.9):
         out[f"tm2c2 [-1,1] a={a}"] = tm2c2(a)
-        out[f"tm2c2 [0,1] a={a}"] = tm2c2(a, 0.0)
-    for a in (0.6, 0.7, 0.8):
-        out[f"minmax cov a={a}"] = minmax(cov(a))
-        out[f"tm2c2 [0,1] cov a={a}"] = tm2c2(cov(a), 0.0)
         out[f"tm2c2 [-1,1] cov a={a}"] = tm2c2(cov(a))
+        out[f"tm2c2 [0,1] cov a={a}"] = tm2c2(cov(a), 0.0)
+        out[f"minmax cov a={a}"] = minmax(cov(a))
+        out[f"tm2c2 [-1,1] cov miss a={a}"] = tm2c2(cov(a), miss=True)
     return out

@@ -146,9 +146,8 @@ class FusionParams:
     w = 1 - alpha for BM25 and alpha for dense when `weighted_rrf` is on, else 1 for both.
     mode "weighted": score = (1 - alpha) * norm(bm25) + alpha * norm(dense), norm being min-max or
     distribution-based (mean ± 3 std, as Qdrant's DBSF); absent from a list counts as 0.
-    mode "adaptive" (`search.adaptive`): the same convex combination over theoretical bounds (BM25 /
-    the query's best, cosine over [-1, 1]), its dense weight alpha scaled per query by the share of
-    the query the embedding model read.
+    mode "adaptive" (`search.adaptive`): weighted min-max, its dense weight alpha scaled per query
+    by the share of the query the embedding model read (1 for any query up to 254 word pieces).
     alpha is always the dense weight: 0 is BM25 alone, 1 dense alone.
     """
 
@@ -164,7 +163,7 @@ class FusionParams:
             w = f", dense weight {self.alpha:.2f}" if self.weighted_rrf else ""
             return f"RRF k={self.k}{w}"
         if self.mode == "adaptive":
-            return f"adaptive (theoretical bounds), dense weight {self.alpha:.2f} × share of the query read"
+            return f"adaptive, dense weight {self.alpha:.2f} × share of the query the embedder read"
         return f"weighted {self.normalization}, dense weight {self.alpha:.2f}"
 
     def __post_init__(self) -> None:

@@ -182,8 +182,11 @@ class Searcher:
         fusion = fusion or self.fusion
         query, warnings = self.check_query(query)
         backend = self.backend  # one index version for the whole query
+        t0 = time.perf_counter()
         shape = self.query_shape(query) if fusion.mode == "adaptive" else None
+        counted = (time.perf_counter() - t0) * 1000
         lists, timings = self.retrieve(query, candidates, fusion, backend, shape)
+        timings["fusion"] += counted  # the adaptive step: counting word pieces, then fusing
         why = ""
         if not lists[BM25]:
             why = _no_lexical_reason(backend, query)

@@ -57,7 +57,7 @@ RULE = "within 1 standard error of the best NDCG@10, leaning to the better singl
 
 
 def fusion_grid(baseline: FusionParams | None = None) -> list[FusionParams]:
-    """The search space, baseline first: adaptive fusion (theoretical bounds) for every alpha,
+    """The search space, baseline first: adaptive fusion (min-max, dense weight x share read) for every alpha,
     RRF for k in RRF_KS (plain, and weighted with each alpha
     except 0.5, which ranks as plain RRF does), then weighted min-max and DBSF score fusion for
     every alpha. Weighted RRF with alpha 0 or 1 ranks one retriever's list first and the other's

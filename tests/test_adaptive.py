@@ -28,40 +28,38 @@ class FakeEmbedder:
         return len(text.split())
 
 
-def test_theoretical_bounds_by_hand() -> None:
-    fused = dict(fuse(BM25, DENSE, ADAPTIVE))
-    # BM25 / the query's best (12); cosine (x + 1) / 2; absent: 0
-    assert fused["a"] == pytest.approx(0.4 * 12 / 12 + 0.6 * 1.5 / 2)
-    assert fused["b"] == pytest.approx(0.4 * 9 / 12)
-    assert fused["c"] == pytest.approx(0.4 * 3 / 12 + 0.6 * 1.9 / 2)
-    assert fused["d"] == pytest.approx(0.6 * 1.8 / 2)
+def test_min_max_with_the_dense_weight_by_hand() -> None:
+    params = FusionParams(mode="adaptive", alpha=0.6)
+    fused = dict(fuse(BM25, DENSE, params))
+    # bm25 min-max: a 1, b 6/9, c 0; dense: c 1, d 0.75, a 0; absent: 0
+    assert fused["a"] == pytest.approx(0.4 * 1 + 0.6 * 0)
+    assert fused["b"] == pytest.approx(0.4 * 6 / 9)
+    assert fused["c"] == pytest.approx(0.4 * 0 + 0.6 * 1)
+    assert fused["d"] == pytest.approx(0.6 * 0.75)
+    # a query read whole ranks exactly as weighted min-max with the same alpha
+    assert fuse(BM25, DENSE, params) == fuse(BM25, DENSE, FusionParams(mode="weighted", alpha=0.6))
 
 
-def test_a_flat_dense_list_is_not_stretched() -> None:
-    """Per-query min-max would turn cosines 0.26, 0.25 into 1 and 0; fixed bounds keep them close."""
-    flat = [("x", 0.26), ("y", 0.25)]
-    fused = dict(fuse([], flat, ADAPTIVE))
-    assert fused["x"] - fused["y"] == pytest.approx(0.6 * 0.01 / 2)
-    assert fused["x"] < 0.6 * 0.64  # nothing like the old 0.600 for "zzqxv"
-    # a flat BM25 list (every chunk the same score) puts every chunk at the top of its range
+def test_flat_lists_count_one_for_every_chunk() -> None:
     same = dict(fuse([("p", 4.0), ("q", 4.0)], [], ADAPTIVE))
     assert same["p"] == same["q"] == pytest.approx(0.4)
+    flat = dict(fuse([], [("x", 0.26), ("y", 0.26)], ADAPTIVE))
+    assert flat["x"] == flat["y"] == pytest.approx(0.6)
 
 
 def test_empty_lists() -> None:
     assert fuse([], [], ADAPTIVE) == []
     assert [d for d, _ in fuse(BM25, [], ADAPTIVE)] == ["a", "b", "c"]
     assert [d for d, _ in fuse([], DENSE, ADAPTIVE)] == ["c", "d", "a"]
-    # a BM25 list whose best score is 0 cannot be scaled by it: it adds nothing
-    assert dict(fuse([("z", 0.0)], [], ADAPTIVE))["z"] == 0.0
 
 
 def test_ties_break_by_best_rank_then_id() -> None:
-    # b and e tie at 0.25 exactly: e reached rank 1 in the dense list, b rank 2 in BM25
+    # b and e tie at 0.25 exactly: e reached rank 2 in the dense list, b rank 3 in BM25
     half = FusionParams(mode="adaptive", alpha=0.5)
-    fused = fuse([("a", 2.0), ("b", 1.0)], [("e", 0.0)], half)
+    fused = fuse([("a", 3.0), ("x", 2.0), ("b", 2.0), ("z", 1.0)], [("y", 3.0), ("e", 2.0), ("w", 1.0)], half)
     assert dict(fused)["b"] == dict(fused)["e"] == 0.25
-    assert [d for d, _ in fused] == ["a", "e", "b"]
+    order = [d for d, _ in fused]
+    assert order.index("e") < order.index("b") and order.index("x") < order.index("b")
     same = [d for d, _ in fuse([("y", 1.0), ("x", 1.0)], [], ADAPTIVE)]
     assert same == ["y", "x"]  # equal scores: rank 1 first, whatever the id
 

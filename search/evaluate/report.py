@@ -302,4 +302,4 @@ def _key(p: FusionParams) -> tuple:
 
 def _single(p: FusionParams) -> bool:
     """A weight of 0 on one side: one retriever alone, not a fusion."""
-    return (p.mode == "weighted" or p.weighted_rrf) and p.alpha in (0.0, 1.0)
+    return (p.mode in ("weighted", "adaptive") or p.weighted_rrf) and p.alpha in (0.0, 1.0)
