@@ -178,8 +178,8 @@ FLAG_HELP: dict[str, str] = {
     "top_k": "results shown per list",
     "candidates": "candidates each retriever (BM25, dense) returns before fusion",
     "rerank_depth": "how many fused results the reranker re-reads (0: none)",
-    "fusion_mode": "how BM25 and dense lists are merged: by rank (rrf), by scaled score (weighted), or by scaled "
-    "score with the dense weight scaled by the share of the query the embedder read (adaptive)",
+    "fusion_mode": "how BM25 and dense lists are merged: by rank (rrf), by scaled score (weighted), "
+    "or by scaled score with the dense weight x the share of the query the embedder read (adaptive)",
     "rrf_k": "RRF's k: larger flattens the gap between ranks",
     "fusion_alpha": "weighted fusion's dense weight (0: keywords only, 1: meaning only)",
     "fusion_normalization": "how weighted fusion scales each list's scores to 0-1",
