@@ -103,11 +103,32 @@ def table(sets: dict[str, dict], rules: dict[str, Rule], split: str) -> None:
 
 
 def timing(sets: dict[str, dict], rule: Rule, n: int = 300) -> float:
+    """Median ms per query of `rule` (the median resists a loaded machine's time slices)."""
     qs = [q for d in sets.values() for q in list(d["queries"].values())[:n]]
-    t0 = time.perf_counter()
+    times = []
     for q in qs:
+        t0 = time.perf_counter()
         rule(q)
-    return (time.perf_counter() - t0) / len(qs) * 1000
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1000
+
+
+def count_timing(queries_jsonl: Path) -> tuple[float, float]:
+    """Median and max ms of `QueryShape.of` (the word-piece count) over a set's query texts."""
+    from search.embedding import make_embedder
+    from search.settings import Settings
+
+    embedder = make_embedder(Settings())
+    texts = [
+        json.loads(line)["text"] for line in queries_jsonl.read_text(encoding="utf-8").splitlines() if line
+    ]
+    times = []
+    for text in texts:
+        query = " ".join(text.split())
+        t0 = time.perf_counter()
+        QueryShape.of(query, embedder)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1000, float(np.max(times)) * 1000
 
 
 def main() -> int:
@@ -115,6 +136,7 @@ def main() -> int:
     p.add_argument("--lists", type=Path, default=Path("bench/out/fusion-lists"))
     p.add_argument("--split", default="test")
     p.add_argument("--plus", action="store_true")
+    p.add_argument("--count", type=Path, help="a queries.jsonl: also time counting its word pieces")
     p.add_argument("--product", action="store_true", help="only the product's rules, not the candidates")
     args = p.parse_args()
     sets = load_sets(args.lists, args.plus)
@@ -124,7 +146,12 @@ def main() -> int:
     table(sets, rules, args.split)
     ms = timing(sets, lambda q: fuse(q["bm25"], q["dense"], ADAPTIVE, shape_of(q)))
     old = timing(sets, params_rule(FusionParams(mode="weighted", alpha=0.6)))
-    print(f"fusion step per query (100 + 100 candidates): adaptive {ms:.3f} ms, min-max 0.6 {old:.3f} ms")
+    print(
+        f"fusion step per query, median (100 + 100 candidates): adaptive {ms:.3f} ms, min-max .6 {old:.3f} ms"
+    )
+    if args.count:
+        med, top = count_timing(args.count)
+        print(f"word-piece count per query ({args.count.parent.name}): median {med:.3f} ms, max {top:.3f} ms")
     return 0
 
 

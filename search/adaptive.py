@@ -49,7 +49,7 @@ class QueryShape:
     def of(cls, query: str, embedder: object) -> QueryShape:
         """Count only when the query could pass the limit: a word piece is at least one character,
         so a query no longer than the limit in characters is read whole (no tokenizer call)."""
-        limit = max(1, int(getattr(embedder, "max_tokens", 512)) - SPECIAL_TOKENS)
+        limit = read_limit(embedder)
         if len(query) <= limit or not hasattr(embedder, "count_tokens"):
             return cls(None, limit)
         return cls(int(embedder.count_tokens(query)), limit)  # type: ignore[attr-defined]
@@ -60,6 +60,11 @@ class QueryShape:
         if not self.wordpieces or self.wordpieces <= self.limit:
             return 1.0
         return self.limit / self.wordpieces
+
+
+def read_limit(embedder: object) -> int:
+    """Word pieces of a query the embedder reads: its `max_tokens` less [CLS] and [SEP]."""
+    return max(1, int(getattr(embedder, "max_tokens", 512)) - SPECIAL_TOKENS)
 
 
 WHOLE = QueryShape(None, 254)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from search.adaptive import QueryShape, explain
+from search.adaptive import WHOLE, QueryShape, explain, read_limit
 from search.backends import IndexBackend, Scored, open_backend
 from search.embedding import Embedder, make_embedder
 from search.errors import IndexMismatchError, QueryError
@@ -111,23 +111,43 @@ class Searcher:
         backend: IndexBackend | None = None,
         shape: QueryShape | None = None,
     ) -> tuple[dict[str, list[Scored]], dict[str, float]]:
-        """First stage: BM25 and dense top-`candidates`, and their fusion (all candidates kept).
-        The fusion timing includes counting the query's word pieces (`shape`) when not given."""
+        """First stage: BM25 and dense top-`candidates`, and their fusion (all candidates kept)."""
+        lists, timings, _ = self.retrieve_shaped(query, candidates, fusion, backend, shape)
+        return lists, timings
+
+    def retrieve_shaped(
+        self,
+        query: str,
+        candidates: int,
+        fusion: FusionParams | None = None,
+        backend: IndexBackend | None = None,
+        shape: QueryShape | None = None,
+    ) -> tuple[dict[str, list[Scored]], dict[str, float], QueryShape]:
+        """`retrieve`, and how much of the query the embedder read. Adaptive fusion needs that count:
+        the ONNX embedder gives it from the embedding's own tokenisation (free); otherwise it is
+        counted apart, and the "fusion" timing includes the count."""
         backend = backend or self.backend
         fusion = fusion or self.fusion
+        adaptive = fusion.mode == "adaptive" and shape is None
+        counted = getattr(self.embedder, "embed_query_counted", None) if adaptive else None
         t0 = time.perf_counter()
-        vector = self.embedder.embed_query(query)
+        if counted is not None:
+            vector, pieces = counted(query)
+            shape = QueryShape(pieces, read_limit(self.embedder))
+        else:
+            vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
         bm25 = backend.lexical_search(query, candidates)
         t2 = time.perf_counter()
         dense = backend.vector_search(vector, candidates)
         t3 = time.perf_counter()
-        if shape is None and fusion.mode == "adaptive":
+        if adaptive and shape is None:
             shape = self.query_shape(query)
-        fused = fuse(bm25, dense, fusion, shape) if shape else fuse(bm25, dense, fusion)
+        fused = fuse(bm25, dense, fusion, shape or WHOLE)
         t4 = time.perf_counter()
         timings = {"embed": t1 - t0, "bm25": t2 - t1, "dense": t3 - t2, "fusion": t4 - t3}
-        return {BM25: bm25, DENSE: dense, FUSED: fused}, {k: v * 1000 for k, v in timings.items()}
+        lists = {BM25: bm25, DENSE: dense, FUSED: fused}
+        return lists, {k: v * 1000 for k, v in timings.items()}, shape or WHOLE
 
     def query_shape(self, query: str) -> QueryShape:
         """How much of `query` the embedding model reads (adaptive fusion weighs dense by it)."""
@@ -182,11 +202,7 @@ class Searcher:
         fusion = fusion or self.fusion
         query, warnings = self.check_query(query)
         backend = self.backend  # one index version for the whole query
-        t0 = time.perf_counter()
-        shape = self.query_shape(query) if fusion.mode == "adaptive" else None
-        counted = (time.perf_counter() - t0) * 1000
-        lists, timings = self.retrieve(query, candidates, fusion, backend, shape)
-        timings["fusion"] += counted  # the adaptive step: counting word pieces, then fusing
+        lists, timings, shape = self.retrieve_shaped(query, candidates, fusion, backend)
         why = ""
         if not lists[BM25]:
             why = _no_lexical_reason(backend, query)
@@ -197,7 +213,7 @@ class Searcher:
         if lexical and not content_words(query):  # only "were", "did", ...: no match for a reader
             lexical, why = [], "it has only stop words"
         match = classify(lexical, lists[DENSE], self.settings.no_match_similarity, why)
-        note = explain(fusion, shape or self.query_shape(query), bm25_matched=bool(lists[BM25]))
+        note = explain(fusion, shape, bm25_matched=bool(lists[BM25]))
         timings["total"] = (time.perf_counter() - started) * 1000
         return Retrieval(query, lists, timings, fusion, warnings, backend, top_k, note, match)
 

@@ -83,3 +83,23 @@ def test_cli_says_so_above_the_list(
     assert search_main(["zzqxv", "--index", str(index), "--no-rerank", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["match"] == "none" and data["fusion_note"]
+
+
+def test_a_long_query_says_how_much_the_embedder_read(searcher: Searcher, embedder: Embedder) -> None:
+    query = " ".join(["How much battery storage did the grid operator add in the third quarter"] * 160)
+    result = searcher.search(query, rerank=False)
+    pieces = embedder.count_tokens(result.query)  # as run: cut at max_query_chars
+    assert f"the embedder read 254 of {pieces} word pieces" in result.fusion_note
+    assert result_json(result, 10)["fusion_note"] == result.fusion_note
+    short = searcher.search("battery storage", rerank=False)
+    assert "read the whole query" in short.fusion_note and result.match and result.match.level == "good"
+
+
+def test_onnx_counts_word_pieces_from_the_embedding_pass(embedder: Embedder) -> None:
+    counted = getattr(embedder, "embed_query_counted", None)
+    if counted is None:
+        pytest.skip("the torch embedder counts apart")
+    for text in ("zzqxv", "a b " * 700, "Section 302 of the Indian Penal Code " * 90):
+        vector, pieces = counted(text)
+        assert pieces == embedder.count_tokens(text)
+        assert vector.tolist() == pytest.approx(embedder.embed_query(text).tolist(), abs=1e-6)

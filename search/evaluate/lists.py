@@ -39,8 +39,9 @@ def collect_lists(
         except QueryError:  # an empty query finds nothing: it scores 0, as in the app
             out[qid] = QueryLists(str(text), [], [], [], {})
         else:
-            shape = searcher.query_shape(query)
-            lists, timings = searcher.retrieve(query, candidates, fusion, shape=shape)
+            lists, timings, shape = searcher.retrieve_shaped(query, candidates, fusion)
+            if shape.wordpieces is None and fusion.mode != "adaptive":  # other columns fuse adaptively
+                shape = searcher.query_shape(query)
             out[qid] = QueryLists(
                 query, list(lists[BM25]), list(lists[DENSE]), list(lists[FUSED]), timings, shape
             )
