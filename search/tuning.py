@@ -10,8 +10,9 @@ one, which says what tuning is worth on queries it never saw.
 The selection rule is the one-standard-error rule (Breiman et al. 1984; Hastie et al., ESL 7.10):
 every configuration whose mean NDCG@10 is within one standard error of the best one's (the error
 of the per-query difference to the best, so shared query difficulty cancels) is as good as the
-judgments can tell; among those, take the one that leans most towards the better single retriever
-on these judgments, then the higher mean. The aim is fusion that does not lose: with few judged
+judgments can tell. Tuning starts from the baseline (the adaptive default): when it is among those,
+it stays; otherwise take the one that leans most towards the better single retriever on these
+judgments, then the higher mean. The aim is fusion that does not lose: with few judged
 queries (AILA's 10) the plain arg-max chases noise (there it picked a balanced RRF that lost 0.02
 to BM25 on the held-out queries), while with many the standard error is small and the rule picks
 nearly the arg-max. On the shared sets' tuning splits, cross-validation preferred this rule or
@@ -53,7 +54,10 @@ STANDARD_ERRORS = 1.0
 FEW_QUERIES = 50
 #: Below this many judged queries tuning recommends nothing: a choice would fit noise.
 MIN_QUERIES = 5
-RULE = "within 1 standard error of the best NDCG@10, leaning to the better single retriever"
+RULE = (
+    "within 1 standard error of the best NDCG@10: the current fusion if it is, else the one leaning"
+    " most to the better single retriever"
+)
 
 
 def fusion_grid(baseline: FusionParams | None = None) -> list[FusionParams]:
@@ -151,6 +155,8 @@ def one_se_choice(
         candidates = np.flatnonzero(means >= means[best] - standard_errors * se - 1e-12)
     else:
         candidates = np.asarray([best])
+    if 0 in candidates:  # row 0 is the baseline (the adaptive default): keep it unless beaten
+        return 0
     single_means = singles[:, cols].mean(axis=1)
     toward = 0.0 if single_means[0] >= single_means[1] else 1.0  # BM25 better: lean to alpha 0
     return int(min(candidates, key=lambda i: (abs(dense_weight(grid[i]) - toward), -means[i], i)))

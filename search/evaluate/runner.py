@@ -57,9 +57,11 @@ from search.tuning import TuningResult, fusion_grid, score_configs, tune
 __all__ = [
     "FIRST_STAGE",
     "RERANK_SUFFIX",
+    "S_ADAPTIVE",
     "S_BM25",
     "S_DENSE",
     "S_HYBRID",
+    "S_MINMAX",
     "S_TUNED",
     "DatasetReport",
     "DocMap",
