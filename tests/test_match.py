@@ -103,3 +103,14 @@ def test_onnx_counts_word_pieces_from_the_embedding_pass(embedder: Embedder) -> 
         vector, pieces = counted(text)
         assert pieces == embedder.count_tokens(text)
         assert vector.tolist() == pytest.approx(embedder.embed_query(text).tolist(), abs=1e-6)
+
+
+def test_the_app_shows_the_verdict_above_the_columns(searcher: Searcher) -> None:
+    from webapp import status as status_view
+
+    nonsense = searcher.search("zzqxv", rerank=False)
+    banner = status_view.match_html(nonsense)
+    assert "hs-match-none" in banner and "No good match" in banner
+    assert status_view.match_html(searcher.search("battery storage capacity", rerank=False)) == ""
+    footer = status_view.footer_html(nonsense, 10)
+    assert "Fusion: adaptive fusion: BM25 matched nothing" in footer and "relative" in footer

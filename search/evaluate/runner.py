@@ -105,20 +105,19 @@ def evaluate_searcher(
     notes: list[str] = []
     none = f"{name}: no judged query with a relevant document in split {split!r}"
     queries, qrels = _judged_only(queries, qrels, none, notes)
-
     lists = collect_lists(searcher, queries, candidates=candidates, fusion=fusion, desc=f"{name}: retrieve",
                           show_progress=show_progress, progress=progress)  # fmt: skip
     doc_of = DocMap(searcher, qrels, tune_qrels or {})
     chunk_lists = _first_stage_columns(lists, doc_of)
     tuning = None
-    if tune_queries is not None and tune_qrels is not None:
+    if tune_queries is not None and tune_qrels is not None:  # tuned column
         tuning = _tune(searcher, tune_queries, tune_qrels, queries, name=name, split=tune_split,
                        candidates=candidates, fusion=fusion, folds=tune_folds, doc_of=doc_of,
                        show_progress=show_progress, progress=progress)  # fmt: skip
         tuned = tuning.result.params
         chunk_lists[S_TUNED] = {q: fuse(ql.bm25, ql.dense, tuned, ql.shape) for q, ql in lists.items()}
 
-    reranker_name, rerank_ms = "", []
+    reranker_name, rerank_ms = "", []  # the comparison columns come after: never reranked
     if rerank and searcher.reranker is not None and rerank_depth > 0:
         reranker_name = searcher.reranker_status.line()
         rerank_ms = _add_reranked(searcher, lists, chunk_lists, rerank_depth, rerank_systems, notes, name,
