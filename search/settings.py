@@ -75,7 +75,7 @@ class Settings:
     max_query_chars: int = 10000
     #: below this top cosine, a query BM25 cannot match gets "No good match" (search/match.py; the
     #: README's "No good match" section says how it was calibrated)
-    no_match_similarity: float = 0.38
+    no_match_similarity: float = 0.39
     # reranking
     reranker: str = "auto"  # auto | zerank | cross-encoder | api | none (see search/rerank/policy.py)
     reranker_model: str = "zeroentropy/zerank-1"  # zerank, local or hosted

@@ -1,10 +1,9 @@
 """Which query words count as matches: NLTK's English stop-word list (179 words, as bm25s ships it:
 `bm25s.stopwords.STOPWORDS_EN_PLUS`), so "were", "did" or "the" never count.
 
-BM25 itself keeps its index's list (Lucene's 33 words, bm25s "en" by default): the longer list
-cost AILA 0.014 NDCG@10 as BM25's list (it also drops words such as "against", "under", "before"
-that legal fact descriptions use; README "Stop words"), over the issue's 0.005 budget. What counts as a match for a person, the highlighted
-words and the "No good match" test, uses the longer list.
+BM25 itself keeps its index's list (Lucene's 33 words, bm25s "en" by default): the longer list as
+BM25's cost AILA 0.014 NDCG@10 (README "Stop words"), over the issue's 0.005 budget. What counts as a
+match for a person, the highlighted words and the "No good match" test, uses the longer list.
 """
 
 from __future__ import annotations
