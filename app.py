@@ -38,14 +38,13 @@ import gradio as gr
 from search.models import Scope
 from search.rerank.zerogpu import zero_gpu_active
 from search.settings import Settings, add_arguments
-from webapp import cards, documents, logclip, upload_cache
+from webapp import cards, documents, logclip, texts, upload_cache
 from webapp.api import Api
 from webapp.callbacks import Callbacks
 from webapp.css import CSS, theme
 from webapp.events import Events
 from webapp.forms import load_example_queries
 from webapp.service import SearchService
-from webapp.texts import EVALUATE_INTRO, INTRO_HTML, SCROLL_TO_RESULTS_JS, ZOOM_JS
 
 MAIN, MINE = Scope.MAIN.value, Scope.MINE.value
 
@@ -67,9 +66,7 @@ def settings_panel(cb: Callbacks, w: SimpleNamespace) -> None:
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             w.mode = gr.Radio(
-                [("RRF (by rank)", "rrf"), ("Weighted (by score)", "weighted")],
-                value=fusion.mode.value,
-                label="Fusion mode",
+                texts.FUSION_MODES, value=fusion.mode.value, label="Fusion mode", info=texts.FUSION_MODE_INFO
             )
             w.alpha = gr.Slider(
                 0,
@@ -214,7 +211,7 @@ def documents_tab(cb: Callbacks) -> SimpleNamespace:
 
 def evaluate_tab(cb: Callbacks) -> SimpleNamespace:
     status, w = cb.service.reranker_status, SimpleNamespace()
-    gr.Markdown(EVALUATE_INTRO)
+    gr.Markdown(texts.EVALUATE_INTRO)
     with gr.Row(elem_id="eval-controls"):
         w.split = gr.Dropdown(choices=[], label="Judgments", scale=2)
         w.max_queries = gr.Slider(1, 500, value=50, step=1, label="Queries at most", scale=2)
@@ -248,7 +245,7 @@ def wire_search(
     )
     for trigger in (w.query.submit, w.search_btn.click, picked.then):
         hybrid = trigger(ev.first_stage, inputs, outputs, **first)
-        hybrid.then(None, js=SCROLL_TO_RESULTS_JS)  # on a phone, to the results
+        hybrid.then(None, js=texts.SCROLL_TO_RESULTS_JS)  # on a phone, to the results
         hybrid.success(ev.rerank_stage, inputs, outputs, show_progress_on=[w.right], **model)
     shown = gr.State(examples)
     w.scope.change(
@@ -258,7 +255,7 @@ def wire_search(
         api_visibility="private",
         concurrency_limit=None,
     )
-    w.page_zoom.change(None, [w.page_zoom], [w.page_zoom], js=ZOOM_JS)
+    w.page_zoom.change(None, [w.page_zoom], [w.page_zoom], js=texts.ZOOM_JS)
     w.page_pick.change(
         ev.show_page,
         [w.page_pick],
@@ -318,7 +315,7 @@ def build_app(service: SearchService) -> gr.Blocks:
     # Gradio's own upload cache: swept every few minutes of files older than the age limit, and at exit
     sweep = upload_cache.sweep(service.settings)
     with gr.Blocks(title="Hybrid search + reranker", analytics_enabled=False, delete_cache=sweep) as demo:
-        gr.HTML(INTRO_HTML, elem_id="intro")
+        gr.HTML(texts.INTRO_HTML, elem_id="intro")
         status_box = gr.HTML(
             cb.status_line(Scope.MAIN, service.settings.rerank_depth), elem_id="reranker-status"
         )

@@ -27,7 +27,8 @@ SETTINGS_FLAGS = (
     *RERANK_FLAGS,
 )
 FUSED_TITLE = "Hybrid (BM25 + dense, fused)"
-SCORE_LABELS = {FUSED: "fused score", RERANKED: "rerank score"}
+#: fused scores are scaled per query (by its best BM25 score), so they rank within a query only
+SCORE_LABELS = {FUSED: "relative fused score", RERANKED: "rerank score"}
 RERANKERS = ("auto", "zerank", "cross-encoder", "api", "none")
 #: The narrowest table drawn; a narrower terminal wraps its lines.
 MIN_WIDTH = 60
@@ -40,7 +41,10 @@ def render(result: SearchResult, top_k: int, width: int | None = None, *, rerank
     width = max(MIN_WIDTH, width or shutil.get_terminal_size((120, 20)).columns)
     fused, reranked = result.stages.get(FUSED, []), result.stages.get(RERANKED, [])
     status = result.reranker
-    lines = _wrap(f"query: {result.query}", width) + _wrap(f"fusion: {result.fusion.describe()}", width)
+    lines = _wrap(f"query: {result.query}", width)
+    if result.match is not None and result.match.message:
+        lines += ["", *_wrap(f"*** {result.match.message} ***", width), ""]
+    lines += _wrap(f"fusion: {result.fusion_note or result.fusion.describe()}", width)
     if not rerank:
         lines += ["reranking: skipped (--no-rerank)", "", FUSED_TITLE, "─" * width]
         for hit in fused:

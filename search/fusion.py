@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from search.adaptive import WHOLE, QueryShape, fuse_adaptive
 from search.models import FusionParams
 
 Scored = tuple[str, float]
@@ -81,8 +82,11 @@ def weighted(
     return _sorted(scores, best)
 
 
-def fuse(bm25: Sequence[Scored], dense: Sequence[Scored], params: FusionParams) -> list[Scored]:
-    """Fuse a BM25 and a dense list as `params` says (alpha is the dense weight)."""
+def fuse(
+    bm25: Sequence[Scored], dense: Sequence[Scored], params: FusionParams, shape: QueryShape = WHOLE
+) -> list[Scored]:
+    """Fuse a BM25 and a dense list as `params` says (alpha is the dense weight); `shape` (how much
+    of the query the embedder read) matters to the adaptive mode only."""
     if not 0.0 <= params.alpha <= 1.0:
         raise ValueError(f"fusion alpha must be within [0, 1], got {params.alpha}")
     lists = (bm25, dense)
@@ -91,7 +95,9 @@ def fuse(bm25: Sequence[Scored], dense: Sequence[Scored], params: FusionParams) 
         return rrf(lists, k=params.k, weights=w)
     if params.mode == "weighted":
         return weighted(lists, (1.0 - params.alpha, params.alpha), params.normalization)
-    raise ValueError(f"unknown fusion mode {params.mode!r}; use 'rrf' or 'weighted'")
+    if params.mode == "adaptive":
+        return fuse_adaptive(bm25, dense, params, shape)
+    raise ValueError(f"unknown fusion mode {params.mode!r}; use 'rrf', 'weighted' or 'adaptive'")
 
 
 def _sorted(scores: dict[str, float], best: dict[str, int]) -> list[Scored]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from search.adaptive import ADAPTIVE_ALPHA
 from search.atomic import write_atomic
 from search.models import FusionParams
 from search.settings import Settings
@@ -20,6 +21,15 @@ def default_fusion(settings: Settings) -> FusionParams:
         normalization=settings.fusion_normalization,
         source="default",
     )
+
+
+def adaptive_default(settings: Settings) -> FusionParams:
+    """The adaptive fusion with the settings' dense weight, or `ADAPTIVE_ALPHA` when the settings
+    choose another mode (the evaluation's comparison column)."""
+    base = default_fusion(settings)
+    if base.mode == "adaptive":
+        return base
+    return FusionParams(mode="adaptive", alpha=ADAPTIVE_ALPHA, source="default")
 
 
 def load_fusion(index_dir: Path, settings: Settings) -> FusionParams:

@@ -23,6 +23,7 @@ class FusionMode(str, Enum):
 
     RRF = "rrf"
     WEIGHTED = "weighted"
+    ADAPTIVE = "adaptive"
 
     def __str__(self) -> str:
         return self.value
@@ -160,6 +161,8 @@ class FusionParams:
     w = 1 - alpha for BM25 and alpha for dense when `weighted_rrf` is on, else 1 for both.
     mode "weighted": score = (1 - alpha) * norm(bm25) + alpha * norm(dense), norm being min-max or
     distribution-based (mean ± 3 std, as Qdrant's DBSF); absent from a list counts as 0.
+    mode "adaptive" (`search.adaptive`): weighted min-max, its dense weight alpha scaled per query
+    by the share of the query the embedding model read (1 for any query up to 254 word pieces).
     alpha is always the dense weight: 0 is BM25 alone, 1 dense alone.
     """
 
@@ -174,6 +177,8 @@ class FusionParams:
         if self.mode == "rrf":
             w = f", dense weight {self.alpha:.2f}" if self.weighted_rrf else ""
             return f"RRF k={self.k}{w}"
+        if self.mode == "adaptive":
+            return f"adaptive, dense weight {self.alpha:.2f} × share of the query the embedder read"
         return f"weighted {self.normalization}, dense weight {self.alpha:.2f}"
 
     def __post_init__(self) -> None:
@@ -236,6 +241,21 @@ class RerankerStatus:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class MatchQuality:
+    """How well anything matched a query (`search.match`): "none" (no query word in any document and
+    no passage close in meaning), "weak" (one retriever found something) or "good"; `message` is
+    what app, CLI and API say above the list (empty when good)."""
+
+    level: str
+    message: str = ""
+    top_similarity: float | None = None
+    lexical: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(slots=True)
 class SearchResult:
     """Every stage of one query, so a caller can show what each stage did and what reranking changed."""
@@ -246,6 +266,8 @@ class SearchResult:
     fusion: FusionParams
     reranker: RerankerStatus | None = None
     warnings: list[str] = field(default_factory=list)
+    fusion_note: str = ""  # which fusion ran on this query and why ("dense weight 0.19: long query, ...")
+    match: MatchQuality | None = None
 
     @property
     def final(self) -> list[Hit]:
@@ -260,4 +282,6 @@ class SearchResult:
             "fusion": self.fusion.to_dict(),
             "reranker": self.reranker.to_dict() if self.reranker else None,
             "warnings": list(self.warnings),
+            "fusion_note": self.fusion_note,
+            "match": self.match.to_dict() if self.match else None,
         }

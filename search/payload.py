@@ -34,15 +34,22 @@ def hit_json(hit: Hit, stage: str, top_k: int) -> dict[str, Any]:
 
 
 def result_json(result: SearchResult, top_k: int, **extra: Any) -> dict[str, Any]:
-    """`/search`'s answer: both lists (with movements), timings, agreement, reranker and warnings."""
+    """`/search`'s answer: both lists (with movements), timings, agreement, reranker and warnings;
+    `match` ("none" | "weak" | "good") and `match_message` say whether anything matched at all,
+    `fusion_note` which fusion ran on this query and why. Fused scores are relative to the query."""
     agree = agreement(result, top_k)
+    match = result.match
     return {
         "query": result.query,
+        "match": match.level if match else None,
+        "match_message": match.message if match else "",
+        "top_similarity": match.top_similarity if match else None,
         "fused": [hit_json(h, FUSED, top_k) for h in result.stages.get(FUSED, [])],
         "reranked": [hit_json(h, RERANKED, top_k) for h in result.stages.get(RERANKED, [])],
         "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
         "agreement": agree.to_dict() if agree else None,
         "fusion": result.fusion.to_dict(),
+        "fusion_note": result.fusion_note,
         "reranker": result.reranker.to_dict() if result.reranker else None,
         "warnings": list(result.warnings),
         **extra,

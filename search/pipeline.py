@@ -11,11 +11,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from search.adaptive import WHOLE, QueryShape, explain, read_limit
 from search.backends import IndexBackend, Scored, open_backend
 from search.embedding import Embedder, make_embedder
 from search.errors import IndexMismatchError, QueryError
 from search.fusion import fuse
 from search.fusion_config import load_fusion
+from search.match import classify
 from search.models import (
     BM25,
     DENSE,
@@ -24,12 +26,14 @@ from search.models import (
     FusionParams,
     Hit,
     IndexRef,
+    MatchQuality,
     RerankerStatus,
     SearchResult,
 )
 from search.rerank.base import Progress, Reranker
 from search.rerank.timed import TimedReranker, timed
 from search.settings import Settings
+from search.stopwords import content_words
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +109,49 @@ class Searcher:
         candidates: int,
         fusion: FusionParams | None = None,
         backend: IndexBackend | None = None,
+        shape: QueryShape | None = None,
     ) -> tuple[dict[str, list[Scored]], dict[str, float]]:
         """First stage: BM25 and dense top-`candidates`, and their fusion (all candidates kept)."""
+        lists, timings, _ = self.retrieve_shaped(query, candidates, fusion, backend, shape)
+        return lists, timings
+
+    def retrieve_shaped(
+        self,
+        query: str,
+        candidates: int,
+        fusion: FusionParams | None = None,
+        backend: IndexBackend | None = None,
+        shape: QueryShape | None = None,
+    ) -> tuple[dict[str, list[Scored]], dict[str, float], QueryShape]:
+        """`retrieve`, and how much of the query the embedder read. Adaptive fusion needs that count:
+        the ONNX embedder gives it from the embedding's own tokenisation (free); otherwise it is
+        counted apart, and the "fusion" timing includes the count."""
         backend = backend or self.backend
+        fusion = fusion or self.fusion
+        adaptive = fusion.mode == "adaptive" and shape is None
+        counted = getattr(self.embedder, "embed_query_counted", None) if adaptive else None
         t0 = time.perf_counter()
-        vector = self.embedder.embed_query(query)
+        if counted is not None:
+            vector, pieces = counted(query)
+            shape = QueryShape(pieces, read_limit(self.embedder))
+        else:
+            vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
         bm25 = backend.lexical_search(query, candidates)
         t2 = time.perf_counter()
         dense = backend.vector_search(vector, candidates)
         t3 = time.perf_counter()
-        fused = fuse(bm25, dense, fusion or self.fusion)
+        if adaptive and shape is None:
+            shape = self.query_shape(query)
+        fused = fuse(bm25, dense, fusion, shape or WHOLE)
         t4 = time.perf_counter()
         timings = {"embed": t1 - t0, "bm25": t2 - t1, "dense": t3 - t2, "fusion": t4 - t3}
-        return {BM25: bm25, DENSE: dense, FUSED: fused}, {k: v * 1000 for k, v in timings.items()}
+        lists = {BM25: bm25, DENSE: dense, FUSED: fused}
+        return lists, {k: v * 1000 for k, v in timings.items()}, shape or WHOLE
+
+    def query_shape(self, query: str) -> QueryShape:
+        """How much of `query` the embedding model reads (adaptive fusion weighs dense by it)."""
+        return QueryShape.of(query, self.embedder)
 
     def rerank(
         self,
@@ -173,11 +206,20 @@ class Searcher:
         fusion = fusion or self.fusion
         query, warnings = self.check_query(query)
         backend = self.backend  # one index version for the whole query
-        lists, timings = self.retrieve(query, candidates, fusion, backend)
+        lists, timings, shape = self.retrieve_shaped(query, candidates, fusion, backend)
+        why = ""
         if not lists[BM25]:
-            warnings.append(_no_lexical_match(backend, query))
+            why = _no_lexical_reason(backend, query)
+            warnings.append(
+                f"BM25 matched nothing for this query: {why}; the results come from dense retrieval alone"
+            )
+        lexical = lists[BM25]
+        if lexical and not content_words(query):  # only "were", "did", ...: no match for a reader
+            lexical, why = [], "it has only stop words"
+        match = classify(lexical, lists[DENSE], self.settings.no_match_similarity, why)
+        note = explain(fusion, shape, bm25_matched=bool(lists[BM25]))
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Retrieval(query, lists, timings, fusion, warnings, backend, top_k)
+        return Retrieval(query, lists, timings, fusion, warnings, backend, top_k, note, match)
 
     def finish(
         self,
@@ -210,7 +252,9 @@ class Searcher:
         elif not rerank or depth <= 0:
             status = replace(status, loaded=False, reason="turned off for this search")
         stages = self._hits(lists, first.top_k, first.backend)
-        return SearchResult(first.query, stages, timings, first.fusion, status, warnings)
+        return SearchResult(
+            first.query, stages, timings, first.fusion, status, warnings, first.fusion_note, first.match
+        )
 
     @staticmethod
     def _hits(lists: dict[str, list[Scored]], top_k: int, backend: IndexBackend) -> dict[str, list[Hit]]:
@@ -238,15 +282,15 @@ class Retrieval:
     warnings: list[str]
     backend: IndexBackend
     top_k: int
+    fusion_note: str = ""
+    match: MatchQuality | None = None
 
 
-def _no_lexical_match(backend: IndexBackend, query: str) -> str:
+def _no_lexical_reason(backend: IndexBackend, query: str) -> str:
     """Why the BM25 list is empty, in words: the hybrid list is then the dense list alone."""
     if not backend.analyze(query):
-        why = "it has no word BM25 indexes (only stop words, punctuation, symbols or emoji)"
-    else:
-        why = "none of its words occur in these documents"
-    return f"BM25 matched nothing for this query: {why}; the results come from dense retrieval alone"
+        return "it has no word BM25 indexes (only stop words, punctuation, symbols or emoji)"
+    return "none of its words occur in these documents"
 
 
 def _with_depth(

@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from search.adaptive import ADAPTIVE_ALPHA
 from search.models import FusionMode, Normalization
 
 ENV_PREFIX = "SEARCH_"
@@ -81,11 +82,14 @@ class Settings:
     max_rerank_depth: int = 500
     # weighted min-max with dense weight 0.6 loses least against the better single retriever across
     # the shared BEIR sets (RRF k=60 loses .115 NDCG@10 on code search); see the README's table
-    fusion_mode: FusionMode = FusionMode.WEIGHTED
+    fusion_mode: FusionMode = FusionMode.ADAPTIVE  # search/adaptive.py; README "Fusion defaults"
     rrf_k: int = 60
-    fusion_alpha: float = 0.6
+    fusion_alpha: float = ADAPTIVE_ALPHA  # the dense weight (adaptive: for a query read whole)
     fusion_normalization: Normalization = Normalization.MINMAX
     max_query_chars: int = 10000
+    #: below this top cosine, a query BM25 cannot match gets "No good match" (search/match.py; the
+    #: README's "No good match" section says how it was calibrated)
+    no_match_similarity: float = 0.39
     # reranking
     reranker: str = "auto"  # auto | zerank | cross-encoder | api | none (see search/rerank/policy.py)
     reranker_model: str = "zeroentropy/zerank-1"  # zerank, local or hosted
@@ -211,6 +215,7 @@ SEARCH_FLAGS = (
     "fusion_alpha",
     "fusion_normalization",
     "max_query_chars",
+    "no_match_similarity",
 )
 RERANK_FLAGS = (
     "reranker_model",
@@ -228,11 +233,13 @@ FLAG_HELP: dict[str, str] = {
     "top_k": "results shown per list",
     "candidates": "candidates each retriever (BM25, dense) returns before fusion",
     "rerank_depth": "how many fused results the reranker re-reads (0: none)",
-    "fusion_mode": "how BM25 and dense lists are merged: by rank (rrf) or by scaled score (weighted)",
+    "fusion_mode": "how BM25 and dense lists are merged: by rank (rrf), by scaled score (weighted), "
+    "or by scaled score with the dense weight x the share of the query the embedder read (adaptive)",
     "rrf_k": "RRF's k: larger flattens the gap between ranks",
     "fusion_alpha": "weighted fusion's dense weight (0: keywords only, 1: meaning only)",
     "fusion_normalization": "how weighted fusion scales each list's scores to 0-1",
     "max_query_chars": "longer queries are cut, with a warning",
+    "no_match_similarity": "top cosine below which a query no keyword matched gets 'No good match'",
     "reranker_model": "the zerank model (hub id or local path), on a GPU or through the hosted API",
     "cross_encoder_model": "the CPU cross-encoder (hub id or local path) the auto policy falls back to",
     "cross_encoder_backend": "how the CPU cross-encoder runs: auto (ONNX Runtime if it can), onnx or torch",

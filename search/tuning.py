@@ -10,8 +10,9 @@ one, which says what tuning is worth on queries it never saw.
 The selection rule is the one-standard-error rule (Breiman et al. 1984; Hastie et al., ESL 7.10):
 every configuration whose mean NDCG@10 is within one standard error of the best one's (the error
 of the per-query difference to the best, so shared query difficulty cancels) is as good as the
-judgments can tell; among those, take the one that leans most towards the better single retriever
-on these judgments, then the higher mean. The aim is fusion that does not lose: with few judged
+judgments can tell. Tuning starts from the baseline (the adaptive default): when it is among those,
+it stays; otherwise take the one that leans most towards the better single retriever on these
+judgments, then the higher mean. The aim is fusion that does not lose: with few judged
 queries (AILA's 10) the plain arg-max chases noise (there it picked a balanced RRF that lost 0.02
 to BM25 on the held-out queries), while with many the standard error is small and the rule picks
 nearly the arg-max. On the shared sets' tuning splits, cross-validation preferred this rule or
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from search.adaptive import WHOLE
 from search.errors import JudgmentsError
 from search.fusion import fuse
 from search.metrics import HEADLINE, Scored, doc_ranking, per_query, positive_qrels, run_from_ranking
@@ -36,8 +38,9 @@ from search.models import FusionParams
 
 log = logging.getLogger(__name__)
 
-#: (BM25 list, dense list) of chunk ids with scores, best first, for one query.
-QueryLists = tuple[Sequence[Scored], Sequence[Scored]]
+#: (BM25 list, dense list) of chunk ids with scores, best first, for one query; optionally a third
+#: item, the query's `QueryShape` (how much of it the embedder read), which adaptive fusion uses.
+QueryLists = tuple[Sequence[Scored], ...]
 #: select(score matrix [config, query], the query columns to look at) -> chosen row.
 Select = Callable[[np.ndarray, np.ndarray], int]
 
@@ -51,15 +54,20 @@ STANDARD_ERRORS = 1.0
 FEW_QUERIES = 50
 #: Below this many judged queries tuning recommends nothing: a choice would fit noise.
 MIN_QUERIES = 5
-RULE = "within 1 standard error of the best NDCG@10, leaning to the better single retriever"
+RULE = (
+    "within 1 standard error of the best NDCG@10: the current fusion if it is, else the one leaning"
+    " most to the better single retriever"
+)
 
 
 def fusion_grid(baseline: FusionParams | None = None) -> list[FusionParams]:
-    """The search space, baseline first: RRF for k in RRF_KS (plain, and weighted with each alpha
+    """The search space, baseline first: adaptive fusion (min-max, dense weight x share read) for every alpha,
+    RRF for k in RRF_KS (plain, and weighted with each alpha
     except 0.5, which ranks as plain RRF does), then weighted min-max and DBSF score fusion for
     every alpha. Weighted RRF with alpha 0 or 1 ranks one retriever's list first and the other's
     after it, so tuning can always fall back to (nearly) one retriever."""
     grid: list[FusionParams] = [baseline or FusionParams()]
+    grid += [FusionParams(mode="adaptive", alpha=a) for a in ALPHAS]
     for k in RRF_KS:
         grid.append(FusionParams(mode="rrf", k=k))
         for alpha in ALPHAS:
@@ -93,10 +101,14 @@ def score_configs(
         return qids, matrix
     sub_qrels = {q: judged[q] for q in qids}
     for i, params in enumerate(tqdm(configs, desc="fusion grid", unit="config", disable=not show_progress)):
-        run = {q: run_from_ranking(doc_ranking(fuse(lists[q][0], lists[q][1], params), doc_of)) for q in qids}
+        run = {q: run_from_ranking(doc_ranking(_fused(lists[q], params), doc_of)) for q in qids}
         values = per_query(sub_qrels, run, (metric,))[metric]
         matrix[i] = [values[q] for q in qids]
     return qids, matrix
+
+
+def _fused(ql: QueryLists, params: FusionParams) -> Sequence[Scored]:
+    return fuse(ql[0], ql[1], params, ql[2] if len(ql) > 2 else WHOLE)  # type: ignore[arg-type]
 
 
 def score_singles(
@@ -143,6 +155,8 @@ def one_se_choice(
         candidates = np.flatnonzero(means >= means[best] - standard_errors * se - 1e-12)
     else:
         candidates = np.asarray([best])
+    if 0 in candidates:  # row 0 is the baseline (the adaptive default): keep it unless beaten
+        return 0
     single_means = singles[:, cols].mean(axis=1)
     toward = 0.0 if single_means[0] >= single_means[1] else 1.0  # BM25 better: lean to alpha 0
     return int(min(candidates, key=lambda i: (abs(dense_weight(grid[i]) - toward), -means[i], i)))

@@ -39,13 +39,13 @@ def form(cb: Callbacks, query: str = QUERY, **changes: Any) -> Any:
 def test_one_first_stage_serves_both_columns(cb: Callbacks, monkeypatch: pytest.MonkeyPatch) -> None:
     """The hybrid list shown at once and the reranked list come from one retrieval (one index read)."""
     calls: list[str] = []
-    original = Searcher.retrieve
+    original = Searcher.retrieve_shaped  # what `retrieve` and `first_stage` both call
 
     def counting(self: Searcher, query: str, *args: Any, **kwargs: Any) -> Any:
         calls.append(query)
         return original(self, query, *args, **kwargs)
 
-    monkeypatch.setattr(Searcher, "retrieve", counting)
+    monkeypatch.setattr(Searcher, "retrieve_shaped", counting)
     first = cb.first_stage("s1", form(cb))
     assert "Reranking the top 20 hybrid results" in first.right and "#1" in first.left
     second = cb.rerank_stage("s1", form(cb))

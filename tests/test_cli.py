@@ -33,7 +33,7 @@ def test_ingest_then_search(tmp_path, capsys, monkeypatch, tiny_zerank_path):
     table = capsys.readouterr().out
     assert "Hybrid (BM25 + dense, fused)" in table and f"Reranked by {tiny_zerank_path}" in table
     assert re.search(r"(▲\d+|▼\d+|=|from #\d+)", table)
-    assert "[fused score " in table and "[rerank score " in table
+    assert "[relative fused score " in table and "[rerank score " in table
     assert re.search(r"(▲ to #\d+|▼ to #\d+|= #\d+)", table)  # the left column says where hits went
     assert "Reranking changed the place of" in table or "Reranking kept the top" in table
     assert "agreement: overlap@4" in table and "rerank" in table

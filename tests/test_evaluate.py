@@ -18,9 +18,11 @@ from search.evaluate.__main__ import main
 from search.evaluate.index import apply_fusion, evaluate_index, tune_index
 from search.evaluate.report import metric_table, recommend_default, render_markdown
 from search.evaluate.runner import (
+    S_ADAPTIVE,
     S_BM25,
     S_DENSE,
     S_HYBRID,
+    S_MINMAX,
     S_TUNED,
     evaluate_searcher,
     reranked,
@@ -185,7 +187,11 @@ def test_cli_prints_tables_writes_files_and_metrics_match_an_independent_computa
     for title in ("## NDCG@10", "## Recall@100", "## MRR@10", "## Latency", "## Tuned fusion"):
         assert title in text
     header = next(line for line in text.splitlines() if line.startswith("| data set | queries"))
-    assert header == "| data set | queries | BM25 | Dense | Hybrid (default) | Hybrid (tuned) |"
+    # the default is adaptive; the former default (min-max 0.6) stands beside it for comparison
+    assert header == (
+        "| data set | queries | BM25 | Dense | Hybrid (default) | Hybrid (min-max 0.6, former default) "
+        "| Hybrid (tuned) |"
+    )
     assert "| tiny (test) | 8 |" in text  # glacier is a dev query: left out of the test split
     assert "1 queries of dev also in test: left out of the evaluation" in text
 
@@ -223,7 +229,7 @@ def test_cli_prints_tables_writes_files_and_metrics_match_an_independent_computa
 
     rows = (out / "results.csv").read_text().splitlines()
     assert rows[0] == "dataset,split,queries,system,metric,value,fusion"
-    assert len(rows) == 1 + 4 * 3
+    assert len(rows) == 1 + 5 * 3  # BM25, Dense, Hybrid (adaptive default), former default, tuned
     assert any(r.startswith("tiny,test,8,BM25,ndcg@10,") for r in rows)
     assert (out / "ndcg10.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "bm25" in (out / "latency.csv").read_text()
@@ -243,7 +249,8 @@ def test_oracle_reranker_improves_every_list_and_scores_each_chunk_once(
     searcher = searcher_for(index_settings, embedder, oracle)
     queries, qrels = judgments.load(Path(index_settings.index_dir), "test")
     report = evaluate_searcher(searcher, queries, qrels, name="tiny", split="test", show_progress=False)
-    assert report.systems == [
+    assert S_MINMAX in report.systems and reranked(S_MINMAX) not in report.systems  # compared, not reranked
+    assert [s for s in report.systems if s not in (S_MINMAX, S_ADAPTIVE)] == [
         S_BM25,
         S_DENSE,
         S_HYBRID,
@@ -305,7 +312,12 @@ def test_app_round_trip_mark_save_reload_evaluate_tune_apply(index_settings: Set
         progress=lambda stage, done, total: seen.append((stage, done, total)),
     )
     assert report.split == "user" and report.n_queries == 3
-    assert report.systems == [S_BM25, S_DENSE, S_HYBRID, reranked(S_HYBRID)]
+    assert [s for s in report.systems if s not in (S_MINMAX, S_ADAPTIVE)] == [
+        S_BM25,
+        S_DENSE,
+        S_HYBRID,
+        reranked(S_HYBRID),
+    ]
     assert len(oracle.seen) <= 3 * 100  # only the hybrid top 100 of each query was reranked
     assert report.score(reranked(S_HYBRID)) >= report.score(S_HYBRID)
     assert report.score(reranked(S_HYBRID)) == pytest.approx(1.0)

@@ -60,6 +60,8 @@ def test_grid_starts_with_the_baseline_and_covers_the_issue_space() -> None:
         alphas = sorted(p.alpha for p in grid if p.mode == "weighted" and p.normalization == norm)
         assert alphas == pytest.approx([i / 10 for i in range(11)])
     assert any(p.weighted_rrf and p.alpha == pytest.approx(0.3) for p in grid)
+    adaptive = sorted(p.alpha for p in grid if p.mode == "adaptive")
+    assert adaptive == pytest.approx([i / 10 for i in range(11)])  # tuning starts from the adaptive rule
     assert len(grid) == len(set(grid))
 
 
@@ -70,7 +72,7 @@ def test_tuning_moves_the_weight_to_the_useful_retriever(useless: str) -> None:
     assert not set(train) & set(test)
     result = tune(train, _doc, train_qrels, label="train")
     p = result.params
-    assert p.mode == "weighted" or p.weighted_rrf, p  # plain RRF cannot ignore a useless list
+    assert p.mode in ("weighted", "adaptive") or p.weighted_rrf, p  # plain RRF cannot ignore a list
     assert (p.alpha < 0.5) if useless == "dense" else (p.alpha > 0.5), p
     assert p.source == "tuned on 40 judged queries (train)"
     assert set(result.query_ids) == set(train)
@@ -121,24 +123,31 @@ def test_score_configs_skips_unjudged_queries_and_tune_needs_judgments() -> None
         tune(lists, _doc, {})
 
 
-def test_one_se_rule_leans_to_the_better_single_retriever_only_within_noise() -> None:
+def test_one_se_rule_keeps_the_baseline_within_noise_else_leans_to_the_better_retriever() -> None:
     w = "weighted"
-    grid = [FusionParams(), FusionParams(mode=w, alpha=0.2), FusionParams(mode=w, alpha=0.8)]
+    grid = [
+        FusionParams(mode="adaptive", alpha=0.8),  # row 0: the baseline tuning starts from
+        FusionParams(),
+        FusionParams(mode=w, alpha=0.2),
+        FusionParams(mode=w, alpha=0.8),
+    ]
     noise = np.random.default_rng(0).normal(0, 0.2, size=40)
     wobble = np.tile([0.1, -0.1], 20)  # per-query differences: mean 0, standard error ~0.016
     bm25_better = np.vstack([np.full(40, 0.5), np.full(40, 0.3)])
-    # alpha 0.2 trails RRF by 0.01 (within one standard error), alpha 0.8 by 0.12 (outside)
-    close = np.vstack([0.52 + noise, 0.51 + noise + wobble, 0.40 + noise + wobble])
-    assert best_config(close) == 0
-    assert one_se_choice(close, None, grid=grid, singles=bm25_better) == 1  # lean to BM25
-    assert (
-        one_se_choice(close, None, grid=grid, singles=bm25_better[::-1]) == 0
-    )  # dense better: RRF leans more
-    assert one_se_choice(close, None, grid=grid, singles=bm25_better, standard_errors=0) == 0  # = arg-max
-    clear = np.vstack([0.9 + noise, 0.51 + noise + wobble, 0.40 + noise + wobble])
-    assert one_se_choice(clear, None, grid=grid, singles=bm25_better) == 0  # far ahead: kept
+    # RRF best; alpha 0.2 trails it by 0.01 (within one standard error), alpha 0.8 by 0.12 (outside)
+    rows = [0.51 + noise + wobble, 0.52 + noise, 0.51 + noise + wobble, 0.40 + noise + wobble]
+    close = np.vstack(rows)
+    assert best_config(close) == 1
+    # the baseline is within one standard error of the best: judgments cannot show better, it stays
+    assert one_se_choice(close, None, grid=grid, singles=bm25_better) == 0
+    beaten = np.vstack([0.30 + noise + wobble, *rows[1:]])  # baseline far behind
+    assert one_se_choice(beaten, None, grid=grid, singles=bm25_better) == 2  # lean to BM25
+    assert one_se_choice(beaten, None, grid=grid, singles=bm25_better[::-1]) == 1  # dense better: RRF
+    assert one_se_choice(beaten, None, grid=grid, singles=bm25_better, standard_errors=0) == 1  # arg-max
+    clear = np.vstack([0.30 + noise + wobble, 0.9 + noise, *rows[2:]])
+    assert one_se_choice(clear, None, grid=grid, singles=bm25_better) == 1  # far ahead: kept
     # only the given columns count
-    assert one_se_choice(close, np.arange(2), grid=grid, singles=bm25_better) in (0, 1)
+    assert one_se_choice(beaten, np.arange(20), grid=grid, singles=bm25_better) in (1, 2)
 
 
 def test_tuning_refuses_when_judgments_cannot_tell_settings_apart() -> None:

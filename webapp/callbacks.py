@@ -230,7 +230,7 @@ class Callbacks(Evaluating):
         checked = [key for key, c in shown.items() if (judgments.grade_of(c, grades) or 0) >= 1]
         footer = status_view.footer_html(result, top_k)
         before, after = (column_ndcg(result.stages.get(st, []), grades) for st in (FUSED, RERANKED))
-        gain = status_view.gain_html(result, top_k, before, after)
+        gain = status_view.match_html(result) + status_view.gain_html(result, top_k, before, after)
         return SearchView(left, right, footer, choices, checked, gain)
 
     # -- judgments --

@@ -25,10 +25,15 @@ STAGE_LABELS: dict[str, str] = {
     RERANKED: "Reranked",
 }
 
+#: Fused scores are scaled per query (min-max): they order one query's results, not compare queries.
+_SCORE_WORD = {FUSED: "relative score"}
+_SCORE_TITLE = {FUSED: ' title="scaled within this query: 1 is its best fused hit, not a sure match"'}
+
 STAGE_SCORES_NOTE = (
     "Scores differ in kind from stage to stage: BM25 weighs matching words; dense is the cosine "
     "similarity of meanings; fusion by RRF adds 1/(k + rank) per list (at most about 0.033 with k = 60), "
-    "weighted fusion mixes scores scaled to 0–1; the reranker gives its own relevance score."
+    "weighted and adaptive fusion mix scores scaled to 0–1 within the query (relative, not comparable "
+    "across queries); the reranker gives its own relevance score."
 )
 
 
@@ -146,7 +151,8 @@ def hit_card(
         f'<details class="{cls}" data-chunk="{html.escape(hit.chunk.id)}">'
         f'<summary><div class="hs-head"><span class="hs-rank">#{rank}</span>{badge}'
         f'<span class="hs-cite">{html.escape(hit.chunk.citation())}</span>{rel}'
-        f'<span class="hs-score">score {format_score(hit.score(stage))}</span></div>'
+        f'<span class="hs-score"{_SCORE_TITLE.get(stage, "")}>{_SCORE_WORD.get(stage, "score")} '
+        f"{format_score(hit.score(stage))}</span></div>"
         f'<div class="hs-snippet">{snippet(snippet_text(hit), terms)}</div></summary>'
         f"{stage_table(hit, candidates)}"
         f'<div class="hs-full">{full_text(hit, terms)}</div>'

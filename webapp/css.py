@@ -56,6 +56,10 @@ details.hs-hit > summary::-webkit-details-marker {display: none;}
 .hs-card .hs-fix {color: var(--body-text-color);}
 .hs-card .hs-hint {font-size: .82rem; color: var(--body-text-color);}
 #gain-line .hs-gain {font-size: .95rem; padding: .3rem .1rem;}
+.hs-match {font-size: 1rem; padding: .5rem .7rem; margin: .2rem 0; border-radius: 4px;}
+.hs-match-none {background: #fef2f2; border-left: 4px solid #b91c1c;}
+.hs-match-none .hs-bad {color: #b91c1c; font-weight: 600;}
+.hs-match-weak {background: #fffbeb; border-left: 4px solid #b45309;}
 .hs-gain .hs-plus {color: #15803d; font-weight: 700;}
 .hs-gain .hs-minus {color: #b91c1c; font-weight: 700;}
 .hs-went {font-size: .75rem; color: var(--body-text-color); white-space: nowrap;}

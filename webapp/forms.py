@@ -37,8 +37,8 @@ def fusion_from_ui(base: FusionParams, mode: str, alpha: float) -> FusionParams:
     alpha = min(1.0, max(0.0, float(alpha)))
     if mode == base.mode and abs(alpha - base.alpha) < 1e-9:
         return base
-    if mode not in ("rrf", "weighted"):
-        raise SearchError(f"unknown fusion mode {mode!r} (expected rrf or weighted)")
+    if mode not in ("rrf", "weighted", "adaptive"):
+        raise SearchError(f"unknown fusion mode {mode!r} (expected adaptive, rrf or weighted)")
     weighted_rrf = mode == "rrf" and (base.weighted_rrf or abs(alpha - 0.5) > 1e-9)
     return replace(base, mode=mode, alpha=alpha, weighted_rrf=weighted_rrf, source="ui")
 

@@ -12,21 +12,13 @@ import re
 from collections.abc import Callable
 
 from search.passage import line_breaks
+from search.stopwords import english
 
 #: Turns text into the terms the lexical index would match (stemmed, stop words dropped).
 Analyzer = Callable[[str], list[str]]
 
 #: The words bm25s would see: runs of 2+ word characters.
 _WORD = re.compile(r"\w\w+", re.UNICODE)
-
-#: Question words BM25 keeps (they are not in its stop-word list) but a reader does not want lit up.
-_QUESTION_WORDS = frozenset(
-    {
-        *("how", "much", "many", "what", "which", "who", "whom", "whose", "why", "when", "where"),
-        *("have", "has", "had", "having", "do", "does", "did", "can", "could", "should", "would"),
-        *("will", "shall", "may", "might", "must", "get", "got", "tell"),
-    }
-)
 
 #: A tag or an entity in HTML: never marked inside.
 _TAG_OR_ENTITY = re.compile(r"<[^<>]*>|&#?\w+;")
@@ -40,12 +32,13 @@ SNIPPET_CHARS = 320
 class QueryTerms:
     """The query's terms, as the backend's analyzer makes them, and a test for a passage word:
     "batteries" is marked for a query about "battery" when the analyzer stems both to one term.
-    Question words ("how", "much") are left unmarked: BM25 may keep them, a reader does not want them lit."""
+    Stop words (NLTK's list, `search.stopwords`: "were", "how", "much") are left unmarked: BM25 may
+    keep them, a reader does not count them as matches."""
 
     def __init__(self, query: str, analyze: Analyzer) -> None:
         self._analyze = analyze
         asked = set(analyze(query or ""))
-        self.terms = asked - set(analyze(" ".join(sorted(_QUESTION_WORDS))))
+        self.terms = asked - set(analyze(" ".join(sorted(english()))))
         self._seen: dict[str, bool] = {}
 
     def __bool__(self) -> bool:

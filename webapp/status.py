@@ -60,12 +60,25 @@ def gain_html(
     return f'<div class="hs-gain">{text}</div>'
 
 
+def match_html(result: SearchResult) -> str:
+    """Above the columns: "No good match" (or "Weak match") when nothing really matched the query."""
+    match = result.match
+    if match is None or not match.message:
+        return ""
+    cls = "hs-bad" if match.level == "none" else "hs-warn"
+    return (
+        f'<div class="hs-match hs-match-{html.escape(match.level)}" role="status">'
+        f'<span class="{cls}">{html.escape(match.message)}</span></div>'
+    )
+
+
 def footer_html(result: SearchResult, top_k: int) -> str:
     """Under the columns: per-stage timings, the agreement of the two lists, and any warnings."""
     lines = [
         f"<div><b>Timings</b>: {html.escape(timings_line(result.timings_ms))}</div>",
         f"<div>{html.escape(agreement_line(agreement(result, top_k)))}</div>",
-        f'<div class="hs-hint">Fusion: {html.escape(result.fusion.describe())}.</div>',
+        f'<div class="hs-hint">Fusion: {html.escape(result.fusion_note or result.fusion.describe())}. '
+        "Fused scores are relative: they order this query's results, not compare queries.</div>",
     ]
     lines += [f'<div><span class="hs-bad">Warning</span>: {html.escape(w)}</div>' for w in result.warnings]
     return '<div class="hs-foot">' + "".join(lines) + "</div>"

@@ -51,3 +51,14 @@ ZOOM_JS = """(zoom) => {
   if (box) box.style.setProperty('--hs-zoom', String(parseInt(zoom, 10) / 100 || 1));
   return zoom;
 }"""
+
+#: The settings panel's fusion choices (label, value) and what "adaptive" means.
+FUSION_MODES = [
+    ("Adaptive (default)", "adaptive"),
+    ("RRF (by rank)", "rrf"),
+    ("Weighted (by score)", "weighted"),
+]
+FUSION_MODE_INFO = (
+    "Adaptive: dense weight × the share of the query the embedder read; the line under the results says "
+    "which fusion ran and why"
+)

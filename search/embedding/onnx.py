@@ -151,6 +151,14 @@ class OnnxEmbedder:
         """One text's vector, equal to `embed([text])[0]`, on the single-thread query session."""
         return self.run_batch([self.tokenizer().encode(text)], self.query_threads)[0]
 
+    def embed_query_counted(self, text: str) -> tuple[np.ndarray, int]:
+        """`embed_query(text)` and the query's length in word pieces (no [CLS]/[SEP]) from the one
+        tokenisation: the cut-off tail comes back as overflowing pieces, so counting is free
+        (a second, untruncated pass costs as much as the embedding's own on a long query)."""
+        enc = self.tokenizer().encode(text)
+        pieces = sum(sum(1 for s in e.special_tokens_mask if not s) for e in (enc, *enc.overflowing))
+        return self.run_batch([enc], self.query_threads)[0], pieces
+
     def count_tokens(self, text: str) -> int:
         tok = self.tokenizer()
         tok.no_truncation()

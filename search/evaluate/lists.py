@@ -39,8 +39,12 @@ def collect_lists(
         except QueryError:  # an empty query finds nothing: it scores 0, as in the app
             out[qid] = QueryLists(str(text), [], [], [], {})
         else:
-            lists, timings = searcher.retrieve(query, candidates, fusion)
-            out[qid] = QueryLists(query, list(lists[BM25]), list(lists[DENSE]), list(lists[FUSED]), timings)
+            lists, timings, shape = searcher.retrieve_shaped(query, candidates, fusion)
+            if shape.wordpieces is None and fusion.mode != "adaptive":  # other columns fuse adaptively
+                shape = searcher.query_shape(query)
+            out[qid] = QueryLists(
+                query, list(lists[BM25]), list(lists[DENSE]), list(lists[FUSED]), timings, shape
+            )
         if progress:
             progress(desc, i + 1, len(items))
     return out

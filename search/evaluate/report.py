@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from search.atomic import write_atomic
-from search.evaluate.runner import RERANK_SUFFIX, S_HYBRID, S_TUNED, DatasetReport
+from search.evaluate.runner import RERANK_SUFFIX, S_HYBRID, S_MINMAX, S_TUNED, DatasetReport
 from search.metrics import HEADLINE
 from search.models import FusionParams
 from search.tuning import RULE
@@ -45,8 +45,10 @@ def system_columns(reports: Sequence[DatasetReport]) -> list[str]:
 def column_title(system: str, reports: Sequence[DatasetReport]) -> str:
     """ "Hybrid" reads "Hybrid (default)" when a tuned column stands beside it."""
     tuned = any(S_TUNED in r.systems for r in reports)
-    if tuned and system.startswith(S_HYBRID) and not system.startswith(S_TUNED):
+    if tuned and system in (S_HYBRID, S_HYBRID + RERANK_SUFFIX):
         return system.replace(S_HYBRID, "Hybrid (default)", 1)
+    if system == S_MINMAX:
+        return "Hybrid (min-max 0.6, former default)"
     return system
 
 
@@ -302,4 +304,4 @@ def _key(p: FusionParams) -> tuple:
 
 def _single(p: FusionParams) -> bool:
     """A weight of 0 on one side: one retriever alone, not a fusion."""
-    return (p.mode == "weighted" or p.weighted_rrf) and p.alpha in (0.0, 1.0)
+    return (p.mode in ("weighted", "adaptive") or p.weighted_rrf) and p.alpha in (0.0, 1.0)

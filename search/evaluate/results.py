@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from search.adaptive import WHOLE, QueryShape
 from search.metrics import DEFAULT_METRICS, HEADLINE, Scored
 from search.models import FusionParams
 from search.tuning import TuningResult
@@ -18,9 +19,15 @@ S_HYBRID = "Hybrid"
 
 S_TUNED = "Hybrid (tuned)"
 
+#: Comparison columns, shown when "Hybrid" runs another fusion: the adaptive default (issue 19) and
+#: the former default (weighted min-max, dense weight 0.6). Not reranked.
+S_ADAPTIVE = "Hybrid (adaptive)"
+
+S_MINMAX = "Hybrid (min-max 0.6)"
+
 RERANK_SUFFIX = "+rerank"
 
-FIRST_STAGE = (S_BM25, S_DENSE, S_HYBRID, S_TUNED)
+FIRST_STAGE = (S_BM25, S_DENSE, S_HYBRID, S_MINMAX, S_ADAPTIVE, S_TUNED)
 
 
 def reranked(system: str) -> str:
@@ -36,6 +43,11 @@ class QueryLists:
     dense: list[Scored]
     hybrid: list[Scored]  # fused with the report's default parameters, by the searcher itself
     timings_ms: dict[str, float]
+    shape: QueryShape = WHOLE  # how much of the query the embedder read (adaptive fusion)
+
+    def pair(self) -> tuple[list[Scored], list[Scored], QueryShape]:
+        """(BM25, dense, shape): what `fuse` and tuning need to fuse this query again."""
+        return self.bm25, self.dense, self.shape
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,11 @@ from search.evaluate.lists import DocMap, EvalProgress, _by_score, _latency, col
 from search.evaluate.results import (
     FIRST_STAGE,
     RERANK_SUFFIX,
+    S_ADAPTIVE,
     S_BM25,
     S_DENSE,
     S_HYBRID,
+    S_MINMAX,
     S_TUNED,
     DatasetReport,
     QueryLists,
@@ -37,6 +40,7 @@ from search.evaluate.results import (
     reranked,
 )
 from search.fusion import fuse
+from search.fusion_config import adaptive_default
 from search.metrics import (
     DEFAULT_METRICS,
     HEADLINE,
@@ -53,9 +57,11 @@ from search.tuning import TuningResult, fusion_grid, score_configs, tune
 __all__ = [
     "FIRST_STAGE",
     "RERANK_SUFFIX",
+    "S_ADAPTIVE",
     "S_BM25",
     "S_DENSE",
     "S_HYBRID",
+    "S_MINMAX",
     "S_TUNED",
     "DatasetReport",
     "DocMap",
@@ -99,26 +105,26 @@ def evaluate_searcher(
     notes: list[str] = []
     none = f"{name}: no judged query with a relevant document in split {split!r}"
     queries, qrels = _judged_only(queries, qrels, none, notes)
-
     lists = collect_lists(searcher, queries, candidates=candidates, fusion=fusion, desc=f"{name}: retrieve",
                           show_progress=show_progress, progress=progress)  # fmt: skip
     doc_of = DocMap(searcher, qrels, tune_qrels or {})
     chunk_lists = _first_stage_columns(lists, doc_of)
     tuning = None
-    if tune_queries is not None and tune_qrels is not None:
+    if tune_queries is not None and tune_qrels is not None:  # tuned column
         tuning = _tune(searcher, tune_queries, tune_qrels, queries, name=name, split=tune_split,
                        candidates=candidates, fusion=fusion, folds=tune_folds, doc_of=doc_of,
                        show_progress=show_progress, progress=progress)  # fmt: skip
         tuned = tuning.result.params
-        chunk_lists[S_TUNED] = {q: fuse(ql.bm25, ql.dense, tuned) for q, ql in lists.items()}
+        chunk_lists[S_TUNED] = {q: fuse(ql.bm25, ql.dense, tuned, ql.shape) for q, ql in lists.items()}
 
-    reranker_name, rerank_ms = "", []
+    reranker_name, rerank_ms = "", []  # the comparison columns come after: never reranked
     if rerank and searcher.reranker is not None and rerank_depth > 0:
         reranker_name = searcher.reranker_status.line()
         rerank_ms = _add_reranked(searcher, lists, chunk_lists, rerank_depth, rerank_systems, notes, name,
                                   show_progress, progress)  # fmt: skip
     elif rerank and searcher.reranker is None:
         notes.append(f"no reranking: {searcher.reranker_status.line()}")
+    _add_comparisons(chunk_lists, lists, fusion, adaptive_default(searcher.settings))
 
     systems, scores, per_q = _score_systems(chunk_lists, lists, doc_of, qrels, metrics)
     grid = _fixed_grid(fusion, lists, doc_of, qrels) if fixed_grid else []
@@ -143,6 +149,23 @@ def _first_stage_columns(
         S_DENSE: {q: ql.dense for q, ql in lists.items()},
         S_HYBRID: {q: ql.hybrid for q, ql in lists.items()},
     }
+
+
+#: The former default fusion, kept as a comparison column.
+FORMER_DEFAULT = FusionParams(mode="weighted", alpha=0.6, normalization="minmax")
+
+
+def _add_comparisons(
+    chunk_lists: dict[str, dict[str, list[Scored]]],
+    lists: Mapping[str, QueryLists],
+    fusion: FusionParams,
+    adaptive: FusionParams,
+) -> None:
+    """The adaptive default and the former default beside "Hybrid", unless it is one of them."""
+    same = replace(fusion, source="default")
+    for system, params in ((S_MINMAX, FORMER_DEFAULT), (S_ADAPTIVE, adaptive)):
+        if replace(params, source="default") != same:
+            chunk_lists[system] = {q: fuse(ql.bm25, ql.dense, params, ql.shape) for q, ql in lists.items()}
 
 
 def _judged_only(
@@ -219,7 +242,7 @@ def _fixed_grid(
 ) -> list[tuple[FusionParams, float]]:
     """NDCG@10 of every grid configuration on these queries (for choosing a default across sets)."""
     configs = fusion_grid(fusion)
-    _, matrix = score_configs({q: (ql.bm25, ql.dense) for q, ql in lists.items()}, doc_of, qrels, configs)
+    _, matrix = score_configs({q: ql.pair() for q, ql in lists.items()}, doc_of, qrels, configs)
     return list(zip(configs, matrix.mean(axis=1).tolist(), strict=True))
 
 
@@ -320,7 +343,7 @@ def _tune_lists(
     for ql in lists.values():
         doc_of.add([c for c, _ in ql.bm25] + [c for c, _ in ql.dense])
     return tune(
-        {q: (ql.bm25, ql.dense) for q, ql in lists.items()},
+        {q: ql.pair() for q, ql in lists.items()},
         doc_of,
         judged,
         baseline=baseline,
