@@ -153,16 +153,21 @@ class Sessions:
             stale = [c for c in self._by_key.values() if now - c.last_used > max_idle_s]
         swept = 0
         for victim in stale:
-            with self._hold(victim.key) as free:
-                if not free:  # an upload is running there: it is not idle
-                    continue
-                with self._lock:
-                    if self._by_key.get(victim.key) is not victim:
-                        continue
-                    self._drop(victim, reason)
-                shutil.rmtree(victim.folder, ignore_errors=True)
-                swept += 1
+            swept += self._remove(victim, reason)
         return swept
+
+    def _remove(self, victim: Session, reason: str) -> bool:
+        """Forget `victim` (remembering why) and delete its folder, unless an upload is running
+        there (never delete under it) or the session was replaced meanwhile; True if removed."""
+        with self._hold(victim.key) as free:
+            if not free:
+                return False
+            with self._lock:
+                if self._by_key.get(victim.key) is not victim:
+                    return False
+                self._drop(victim, reason)
+            shutil.rmtree(victim.folder, ignore_errors=True)
+            return True
 
     def evict_idle(self, keep: str, need_bytes: int, cap_bytes: int, used: Callable[[], int]) -> bool:
         """Drop other sessions not in use, longest idle first, until `used() + need_bytes` fits in
@@ -181,14 +186,7 @@ class Sessions:
                 "they were removed to make room for other uploads: the server's upload storage was full "
                 f"(max_upload_storage_mb) and this session had not been used for {idle_min:.0f} min"
             )
-            with self._hold(victim.key) as free:
-                if not free:  # never delete under a running upload
-                    continue
-                with self._lock:
-                    if self._by_key.get(victim.key) is not victim:
-                        continue
-                    self._drop(victim, reason)
-                shutil.rmtree(victim.folder, ignore_errors=True)
+            self._remove(victim, reason)
         return used() + need_bytes <= cap_bytes
 
     def of_client(self, client: str | None) -> list[Session]:

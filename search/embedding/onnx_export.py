@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,10 +50,18 @@ def model_key(model_path: Path) -> str:
 def cached_onnx(model_path: Path, quantized: bool = False, root: Path | None = None) -> Path:
     """The ONNX file for the model at `model_path` (int8-quantised with `quantized`), made on first use."""
     folder = (root or cache_root()) / "onnx" / f"{model_path.name}-{model_key(model_path)}"
+    return cached_export(folder, model_path, export_onnx, quantized)
+
+
+def cached_export(
+    folder: Path, model_path: Path, export: Callable[[Path, Path], None], quantized: bool = False
+) -> Path:
+    """`folder`/model.onnx made once by `export(model_path, tmp)` and renamed into place (and its
+    int8 twin with `quantized`): the one cache pattern of every exported model."""
     fp32 = folder / "model.onnx"
     if not fp32.is_file():
         log.warning("exporting %s to ONNX once (cached at %s)", model_path, fp32)
-        _atomic(fp32, lambda tmp: export_onnx(model_path, tmp))
+        _atomic(fp32, lambda tmp: export(model_path, tmp))
     if not quantized:
         return fp32
     int8 = folder / "model.int8.onnx"

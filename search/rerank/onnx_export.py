@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from search.embedding.onnx_export import OPSET, _atomic, cache_root, model_key, quantize
+from search.embedding.onnx_export import OPSET, cache_root, cached_export, model_key
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +29,7 @@ def cached_cross_encoder_onnx(model_path: Path, quantized: bool = False, root: P
         label = model_path.parent.parent.name.removeprefix("models--")
     key = f"{label}-v{EXPORT_VERSION}-{model_key(model_path)}"
     folder = (root or cache_root()) / "onnx-rerank" / key
-    fp32 = folder / "model.onnx"
-    if not fp32.is_file():
-        log.warning("exporting the cross-encoder %s to ONNX once (cached at %s)", model_path, fp32)
-        _atomic(fp32, lambda tmp: export_cross_encoder(model_path, tmp))
-    if not quantized:
-        return fp32
-    int8 = folder / "model.int8.onnx"
-    if not int8.is_file():
-        _atomic(int8, lambda tmp: quantize(fp32, tmp))
-    return int8
+    return cached_export(folder, model_path, export_cross_encoder, quantized)
 
 
 def export_cross_encoder(model_path: Path, out: Path) -> None:
