@@ -86,8 +86,8 @@ def test_the_side_by_side_table_fits_80_columns_with_every_score_whole(
     table = capsys.readouterr().out
     too_wide = [line for line in table.splitlines() if len(line) > 80]
     assert not too_wide, too_wide
-    fused = re.findall(r"\[fused score (\d+\.\d{4})\]", table)
+    fused = re.findall(r"\[relative fused score (\d+\.\d{4})\]", table)
     reranked = re.findall(r"\[rerank score (\d+\.\d{4})\]", table)
     assert len(fused) == len(result["fused"]) >= 6 and len(reranked) == len(result["reranked"])
     assert fused == [f"{h['score']:.4f}" for h in result["fused"]]  # one format, the same as the app's
-    assert "[fused score…" not in table and "a-very-long-file-name" in table
+    assert "fused score…" not in table and "a-very-long-file-name" in table
