@@ -17,9 +17,7 @@ from search.models import Chunk
 from search.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-BEIR = ROOT.parent.parent / "shared" / "data" / "beir"
-if not BEIR.is_dir():
-    BEIR = Path("/work/shared/data/beir")
+BEIR = ROOT.parent / "shared" / "data" / "beir"  # the shared data beside the checkout
 
 REAL = {
     "prose": "The grid operator added 3.2 GW of battery storage in 2024, mostly in Texas and California.",
